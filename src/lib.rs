@@ -1,0 +1,58 @@
+//! # evloop: an event loop you can read in an afternoon
+//!
+//! evloop is an async runtime for Rust built from scratch on mio's
+//! epoll/kqueue readiness polling: one event loop per thread, a slab of
+//! tasks named by generation-tagged ids, a timing wheel, async sockets, and a
+//! libuv-style thread pool for files and other blocking work.
+//!
+//! ## The layers
+//!
+//! ```text
+//!   your async code       spawn · block_on · JoinHandle · sleep · TcpStream
+//!  ─────────────────────────────────────────────────────────────────────────
+//!   runtime   Runtime/Core: the loop's turn (timers → tasks → inject → poll)
+//!             ├── task      TaskTable (slab) · Header (waker) · JoinSlot
+//!             ├── time      timing wheel (sleep, timeout, interval)
+//!             ├── reactor   mio::Poll · IoSlot readiness · Async<S>
+//!             └── blocking  thread pool (spawn_blocking, fs)
+//!  ─────────────────────────────────────────────────────────────────────────
+//!   mio        epoll (Linux) / kqueue (BSD, macOS) · eventfd waker
+//!  ─────────────────────────────────────────────────────────────────────────
+//!   the kernel
+//! ```
+//!
+//! ## Reading order
+//!
+//! 1. [`reactor`]: what epoll gives you, and readiness as a hint.
+//! 2. [`task`]: tasks, the task table and its generations, wakers, join handles.
+//! 3. [`runtime`]: the loop's turn (`runtime/core.rs`), the thread-local
+//!    context, and how other threads reach a sleeping loop (`runtime/handle.rs`).
+//! 4. [`time`], then the I/O types and the blocking pool built on the above.
+//!
+//! `docs/` walks through the same path as a short book.
+//!
+//! ## A tour
+//!
+//! ```
+//! let rt = evloop::Runtime::new()?;
+//! rt.block_on(async {
+//!     let a = evloop::spawn(async { 1 });
+//!     let b = evloop::spawn(async {
+//!         evloop::yield_now().await; // let the others run
+//!         2
+//!     });
+//!     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+//! });
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub(crate) mod blocking;
+pub mod reactor;
+pub mod runtime;
+pub mod task;
+pub mod time;
+
+pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
+pub use task::{JoinError, JoinHandle, yield_now};

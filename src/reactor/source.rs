@@ -1,0 +1,182 @@
+//! `Async<S>`: a mio source registered with the current loop.
+//!
+//! This is the bridge between a non-blocking OS handle and a future. It owns
+//! the handle and its [`IoToken`], and offers one operation, in two flavours
+//! (read and write): *run this non-blocking syscall; if it would block, wake
+//! me when it is worth trying again*. Every socket type in [`crate::net`] is
+//! an `Async` of the matching mio type plus the usual methods.
+//!
+//! `Async<S>` is `Send` when `S` is: the readiness state lives in the loop's
+//! reactor, which the methods reach through the thread's current runtime. A
+//! source used on a thread whose loop is not the one it was registered with
+//! gets an error, not a silent hang.
+
+use std::future::poll_fn;
+use std::io;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use mio::event::Source;
+
+use super::{Direction, IoToken, Reactor};
+use crate::runtime::context;
+use crate::runtime::handle::{Injected, Shared};
+
+/// A non-blocking I/O handle registered with an evloop reactor.
+pub struct Async<S: Source> {
+    /// The handle; `None` only after `into_inner` took it.
+    io: Option<S>,
+    /// Its slot in the reactor.
+    token: IoToken,
+    /// The loop it is registered with: used to check that it is polled
+    /// there, and to release its slot when it is dropped elsewhere.
+    shared: Arc<Shared>,
+}
+
+fn outside_runtime() -> io::Error {
+    io::Error::other("evloop: I/O used outside of a runtime (call it inside Runtime::block_on)")
+}
+
+fn wrong_loop() -> io::Error {
+    io::Error::other("evloop: I/O object used on a different loop than the one that created it")
+}
+
+impl<S: Source> Async<S> {
+    /// Registers `io` (which must already be in non-blocking mode) with the
+    /// current thread's loop.
+    pub fn new(mut io: S) -> io::Result<Async<S>> {
+        context::with_core(|core| {
+            let token = core.reactor.borrow_mut().register(&mut io)?;
+            Ok(Async {
+                io: Some(io),
+                token,
+                shared: core.shared.clone(),
+            })
+        })
+        .unwrap_or_else(|| Err(outside_runtime()))
+    }
+
+    /// The wrapped handle.
+    pub fn get_ref(&self) -> &S {
+        self.io.as_ref().expect("Async used after into_inner")
+    }
+
+    /// Deregisters the handle and gives it back.
+    pub fn into_inner(mut self) -> io::Result<S> {
+        let mut io = self.io.take().expect("Async used after into_inner");
+        self.shared.registry.deregister(&mut io)?;
+        Ok(io)
+    }
+
+    fn with_reactor<R>(&self, f: impl FnOnce(&mut Reactor) -> R) -> io::Result<R> {
+        context::with_core(|core| {
+            if Arc::ptr_eq(&core.shared, &self.shared) {
+                Ok(f(&mut core.reactor.borrow_mut()))
+            } else {
+                Err(wrong_loop())
+            }
+        })
+        .unwrap_or_else(|| Err(outside_runtime()))
+    }
+
+    fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx))? {
+                Poll::Ready(tick) => tick,
+                Poll::Pending => return Poll::Pending,
+            };
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Stale readiness: clear it; the next turn of this loop
+                    // parks our waker (or retries, if an event came since).
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Runs a non-blocking read-side operation (read, accept, recv) until it
+    /// does not return `WouldBlock`, parking `cx` in between.
+    pub fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Read, op)
+    }
+
+    /// The write-side twin of [`Async::poll_read_with`] (write, send, connect).
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(cx, Direction::Write, op)
+    }
+
+    /// Awaits a read-side operation; see [`Async::poll_read_with`].
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_read_with(cx, &mut op)).await
+    }
+
+    /// Awaits a write-side operation; see [`Async::poll_write_with`].
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|cx| self.poll_write_with(cx, &mut op)).await
+    }
+
+    /// Waits until the source is reported writable (or closed, or in error).
+    /// Readiness is a hint: the next write may still return `WouldBlock`.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx).map(|_| ()))?
+                .map(Ok)
+        })
+        .await
+    }
+
+    /// Waits until the source is reported readable (or closed, or in error).
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx).map(|_| ()))?
+                .map(Ok)
+        })
+        .await
+    }
+}
+
+impl<S: Source> Drop for Async<S> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            // Any thread may deregister: the registry is a dup of the epoll fd.
+            let _ = self.shared.registry.deregister(&mut io);
+        }
+        let token = self.token;
+        let released: Option<[Option<Waker>; 2]> = context::with_core(|core| {
+            if !Arc::ptr_eq(&core.shared, &self.shared) {
+                return None;
+            }
+            let mut reactor = core.reactor.try_borrow_mut().ok()?;
+            Some(reactor.release(token))
+        })
+        .flatten();
+        match released {
+            // Woken after the borrow is gone: a task parked on this source
+            // (another half of a split stream, say) must get to see the error.
+            Some(wakers) => wakers.into_iter().flatten().for_each(Waker::wake),
+            None => self.shared.inject(Injected::ReleaseIo(token)),
+        }
+    }
+}
+
+impl<S: Source + std::fmt::Debug> std::fmt::Debug for Async<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}

@@ -1,0 +1,316 @@
+//! The loop itself: one thread's tasks, run queue, reactor and timers, and
+//! the function that turns it once.
+//!
+//! # One turn of the loop
+//!
+//! ```text
+//!        ┌──────────────────────────────────────────────┐
+//!        ▼                                              │
+//!  1. update `now`; fire due timers (wake their tasks)  │
+//!  2. run ready tasks, at most BUDGET of them           │
+//!  3. drain the injection queue (remote wakes/spawns)   │
+//!  4. timeout = 0 if work is ready, else until the      │
+//!     next timer, else forever                          │
+//!  5. epoll_wait(timeout); wake the tasks of each event ┘
+//! ```
+//!
+//! This is libuv's order (`uv_run`): timers, then callbacks, then poll. Two
+//! properties fall out of it:
+//!
+//! * **No starvation.** Phase 2 stops after [`BUDGET`] polls even if tasks
+//!   are still ready (a task that wakes itself forever always is). The loop
+//!   then still goes through phases 3 to 5, with a zero timeout, so timers
+//!   fire and I/O is read at least once every `BUDGET` task polls.
+//! * **No busy waiting.** When nothing is ready, phase 5 sleeps in the kernel
+//!   until an event, the next timer, or a remote wake (see
+//!   [`super::handle`]).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use super::handle::{Injected, Shared};
+use crate::reactor::Reactor;
+use crate::task::TaskId;
+use crate::task::header::Header;
+use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
+use crate::task::table::{BoxFuture, TaskTable};
+use crate::time::Wheel;
+
+/// How many tasks phase 2 polls before the loop checks timers and the OS
+/// again. tokio's current-thread scheduler checks every 61 polls; 128 keeps
+/// the `epoll_wait(0)` that a busy loop pays per budget well under 1% of the
+/// run time of trivial tasks while bounding I/O latency behind a busy loop
+/// to 128 task polls.
+pub const BUDGET: usize = 128;
+
+/// One event loop's state. Owned by its `Runtime`, reachable from its thread
+/// through [`super::context`]; never shared with another thread.
+pub(crate) struct Core {
+    /// The part of the loop other threads can reach.
+    pub(crate) shared: Arc<Shared>,
+    /// Every live task of this loop.
+    tasks: RefCell<TaskTable>,
+    /// Ids of tasks to poll, in wake order. An id may be stale (its task
+    /// finished since it was queued): the table lookup filters those out.
+    run_queue: RefCell<VecDeque<TaskId>>,
+    /// The receiving end of the injection queue.
+    inject: Receiver<Injected>,
+    /// The I/O driver.
+    pub(crate) reactor: RefCell<Reactor>,
+    /// The timer driver.
+    pub(crate) timers: RefCell<Wheel>,
+    /// The time at the start of this turn: one clock read per turn.
+    now: Cell<Instant>,
+    /// Scratch buffer for wakers collected under a borrow and woken after it.
+    wake_buffer: RefCell<Vec<Waker>>,
+    /// Set while the runtime is being dropped.
+    shutting_down: Cell<bool>,
+    /// How many task polls the loop has made (for metrics).
+    tasks_polled: Cell<u64>,
+    /// How many times the loop has called `epoll_wait` (for metrics).
+    os_polls: Cell<u64>,
+}
+
+/// The waker of the future passed to `block_on`, which is not a task: the
+/// loop polls it whenever this flag is set.
+pub(crate) struct MainWaker {
+    /// Set by a wake; the loop clears it before polling the future.
+    woken: AtomicBool,
+    /// The loop to wake when the wake comes from another thread.
+    shared: Arc<Shared>,
+}
+
+impl MainWaker {
+    pub(crate) fn new(shared: Arc<Shared>) -> MainWaker {
+        MainWaker {
+            woken: AtomicBool::new(true),
+            shared,
+        }
+    }
+
+    /// True (once) if the main future should be polled.
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        // A no-op unless the loop sleeps, which it never does while running
+        // on this thread: so a local wake makes no syscall.
+        self.shared.unpark();
+    }
+}
+
+impl Core {
+    pub(crate) fn new(shared: Arc<Shared>, inject: Receiver<Injected>, reactor: Reactor) -> Core {
+        let now = Instant::now();
+        Core {
+            shared,
+            tasks: RefCell::default(),
+            run_queue: RefCell::new(VecDeque::with_capacity(BUDGET)),
+            inject,
+            reactor: RefCell::new(reactor),
+            timers: RefCell::new(Wheel::new(now)),
+            now: Cell::new(now),
+            wake_buffer: RefCell::default(),
+            shutting_down: Cell::new(false),
+            tasks_polled: Cell::new(0),
+            os_polls: Cell::new(0),
+        }
+    }
+
+    /// The time this turn started.
+    pub(crate) fn now(&self) -> Instant {
+        self.now.get()
+    }
+
+    /// Queues a task id (a local wake).
+    pub(crate) fn push_ready(&self, id: TaskId) {
+        self.run_queue.borrow_mut().push_back(id);
+    }
+
+    /// Spawns a future on this loop.
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let header = Arc::new(Header::new(Some(self.shared.clone())));
+        let slot = Arc::new(JoinSlot::new(header.clone()));
+        self.insert(Box::pin(TaskFuture::new(future, slot.clone())), header);
+        JoinHandle::new(slot)
+    }
+
+    /// Puts a task in the table and queues its first poll.
+    pub(crate) fn insert(&self, future: BoxFuture, header: Arc<Header>) {
+        if self.shutting_down.get() {
+            // The runtime is being dropped: the task would never run.
+            // Dropping the future reports cancellation to its handle.
+            drop(future);
+            return;
+        }
+        let id = self.tasks.borrow_mut().insert(future, header.clone());
+        header.set_id(id);
+        header.set_scheduled();
+        self.push_ready(id);
+    }
+
+    /// One turn of the loop. See the module docs.
+    pub(crate) fn turn(&self, main: &MainWaker) -> io::Result<()> {
+        self.fire_timers(); // 1
+        self.run_ready_tasks(); // 2
+        self.drain_injected(); // 3
+        let timeout = self.poll_timeout(main); // 4
+        self.poll_os(timeout) // 5
+    }
+
+    /// Phase 1: refresh the clock, wake the tasks whose timers are due.
+    fn fire_timers(&self) {
+        self.now.set(Instant::now());
+        let mut wakers = self.wake_buffer.take();
+        self.timers
+            .borrow_mut()
+            .fire_due(self.now.get(), &mut wakers);
+        wakers.drain(..).for_each(Waker::wake);
+        self.wake_buffer.replace(wakers);
+    }
+
+    /// Phase 2: poll up to `BUDGET` ready tasks.
+    fn run_ready_tasks(&self) {
+        for _ in 0..BUDGET {
+            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
+                return;
+            };
+            self.run_task(id);
+        }
+    }
+
+    /// Polls one task, or drops it if it was aborted.
+    fn run_task(&self, id: TaskId) {
+        let (mut future, header) = {
+            let mut tasks = self.tasks.borrow_mut();
+            // A stale id: the task finished (or its slot was reused) since.
+            let Some(task) = tasks.get_mut(id) else {
+                return;
+            };
+            // `None`: a duplicate entry for a task being polled right now.
+            let Some(future) = task.future.take() else {
+                return;
+            };
+            (future, task.header.clone())
+        };
+        header.clear_scheduled();
+        if header.is_cancelled() {
+            self.tasks.borrow_mut().remove(id);
+            drop_quietly(future);
+            return;
+        }
+        self.tasks_polled.set(self.tasks_polled.get() + 1);
+        let waker = Waker::from(header);
+        let mut cx = Context::from_waker(&waker);
+        // `TaskFuture` catches panics of the user's future itself.
+        if future.as_mut().poll(&mut cx).is_ready() {
+            self.tasks.borrow_mut().remove(id);
+            drop_quietly(future);
+        } else if let Some(task) = self.tasks.borrow_mut().get_mut(id) {
+            task.future = Some(future);
+        }
+    }
+
+    /// Phase 3: take in what other threads sent.
+    fn drain_injected(&self) {
+        while let Ok(message) = self.inject.try_recv() {
+            match message {
+                Injected::Wake(id) => self.push_ready(id),
+                Injected::Spawn(task) => self.insert(task.future, task.header),
+                Injected::ReleaseIo(token) => {
+                    let wakers = self.reactor.borrow_mut().release(token);
+                    wakers.into_iter().flatten().for_each(Waker::wake);
+                }
+            }
+        }
+    }
+
+    /// Phase 4: how long phase 5 may sleep.
+    fn poll_timeout(&self, main: &MainWaker) -> Option<Duration> {
+        if !self.run_queue.borrow().is_empty() || main.woken.load(Ordering::SeqCst) {
+            return Some(Duration::ZERO);
+        }
+        // From here on, other threads write the eventfd to wake us. Announce
+        // it *before* the last look at the queue; see `handle`'s module docs.
+        self.shared.sleeping.store(true, Ordering::SeqCst);
+        if !self.inject.is_empty() || main.woken.load(Ordering::SeqCst) {
+            return Some(Duration::ZERO);
+        }
+        let next = self.timers.borrow().next_deadline()?;
+        // mio rounds a timeout up to whole milliseconds, so the loop never
+        // wakes before the deadline; the wheel checks it again anyway.
+        Some(next.saturating_duration_since(Instant::now()))
+    }
+
+    /// Phase 5: wait for I/O events and wake the tasks they concern.
+    fn poll_os(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.os_polls.set(self.os_polls.get() + 1);
+        let mut wakers = self.wake_buffer.take();
+        let result = self.reactor.borrow_mut().poll(timeout, &mut wakers);
+        self.shared.sleeping.store(false, Ordering::SeqCst);
+        self.shared.notified.store(false, Ordering::SeqCst);
+        wakers.drain(..).for_each(Waker::wake);
+        self.wake_buffer.replace(wakers);
+        result
+    }
+
+    /// Drops every task, exactly once, then everything still in flight.
+    ///
+    /// A task's destructor may spawn, wake, or drop other tasks' handles and
+    /// sockets, so this runs with the loop still current (the caller enters
+    /// it) and repeats until the table stays empty.
+    pub(crate) fn shutdown(&self) {
+        self.shutting_down.set(true);
+        loop {
+            self.drain_injected();
+            let tasks = self.tasks.borrow_mut().drain();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                // `None` only for a task being polled, which cannot be the
+                // case here: shutdown runs outside of any poll.
+                if let Some(future) = task.future {
+                    drop_quietly(future);
+                }
+            }
+        }
+        self.run_queue.borrow_mut().clear();
+    }
+
+    pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
+        crate::runtime::RuntimeMetrics {
+            tasks_polled: self.tasks_polled.get(),
+            os_polls: self.os_polls.get(),
+            unpark_writes: self.shared.unpark_writes.load(Ordering::Relaxed),
+            live_tasks: self.tasks.borrow().len(),
+            io_sources: self.reactor.borrow().len(),
+        }
+    }
+}
+
+/// Drops a task's future; a panic in its destructor is caught, so that one
+/// bad `Drop` cannot take the loop (or the runtime's shutdown) down with it.
+fn drop_quietly(future: BoxFuture) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
+}

@@ -1,0 +1,184 @@
+//! Reaching a loop from other threads: `Shared`, the injection queue, `Handle`.
+//!
+//! A loop's state is single-threaded, but three kinds of news come from other
+//! threads: a waker fired elsewhere, a future spawned through a [`Handle`],
+//! and the result of a blocking-pool job (which arrives as a waker). They all
+//! travel the same way:
+//!
+//! ```text
+//!  other thread                          loop thread
+//!  ────────────                          ───────────
+//!  inject.send(Wake(id)) ──────────────▶ phase 3: drain the queue
+//!  if sleeping && !notified.swap(true):
+//!      unparker.wake()  ──(eventfd)────▶ phase 5: epoll_wait returns
+//! ```
+//!
+//! The loop sets `sleeping` right before it blocks in `epoll_wait` and clears
+//! it (and `notified`) when it wakes up. A sender only writes the eventfd if
+//! the loop sleeps, and only the first sender of a sleep does: a thousand
+//! remote wakes during one sleep cost one `write(2)`, and wakes while the
+//! loop is busy cost none. Both sides use `SeqCst` so that either the sender
+//! sees `sleeping`, or the loop sees the message before it blocks (the loop
+//! stores `sleeping`, then checks the queue; the sender pushes, then loads
+//! `sleeping`; sequential consistency rules out both missing each other).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_channel::Sender;
+
+use super::context;
+use crate::blocking::Pool;
+use crate::reactor::IoToken;
+use crate::task::TaskId;
+use crate::task::header::Header;
+use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
+
+/// A message for the loop from another thread.
+pub(crate) enum Injected {
+    /// Queue this task (a remote wake).
+    Wake(TaskId),
+    /// Insert this task and queue it (`Handle::spawn` from another thread).
+    Spawn(RemoteTask),
+    /// Free this source's slot (an `Async` dropped on another thread).
+    ReleaseIo(IoToken),
+}
+
+/// A task spawned from another thread, on its way to the loop.
+pub(crate) struct RemoteTask {
+    /// The task's future (with its output delivery).
+    pub(crate) future: Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// Its shared half, not yet given an id.
+    pub(crate) header: Arc<Header>,
+}
+
+/// The part of a loop that other threads may touch. See the module docs.
+pub(crate) struct Shared {
+    /// The sending end of the injection queue.
+    inject: Sender<Injected>,
+    /// Interrupts the loop's `epoll_wait` (an eventfd on Linux).
+    unparker: mio::Waker,
+    /// True while the loop is in (or about to enter) `epoll_wait`.
+    pub(crate) sleeping: AtomicBool,
+    /// True once someone has written the eventfd during this sleep.
+    pub(crate) notified: AtomicBool,
+    /// How many times the eventfd was written: the cost of remote wakes.
+    pub(crate) unpark_writes: AtomicU64,
+    /// A clone of the poll's registry, so a source dropped on any thread can
+    /// be deregistered right away.
+    pub(crate) registry: mio::Registry,
+    /// The blocking thread pool of this runtime.
+    pub(crate) blocking: Pool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        inject: Sender<Injected>,
+        unparker: mio::Waker,
+        registry: mio::Registry,
+        blocking: Pool,
+    ) -> Shared {
+        Shared {
+            inject,
+            unparker,
+            sleeping: AtomicBool::new(false),
+            notified: AtomicBool::new(false),
+            unpark_writes: AtomicU64::new(0),
+            registry,
+            blocking,
+        }
+    }
+
+    /// Sends `message` to the loop and makes sure it will look.
+    ///
+    /// If the runtime is gone the message is dropped, which for a spawned
+    /// task means its future is dropped and its handle reports cancellation.
+    pub(crate) fn inject(&self, message: Injected) {
+        if self.inject.send(message).is_ok() {
+            self.unpark();
+        }
+    }
+
+    /// Wakes the loop if it sleeps; one eventfd write per sleep at most.
+    pub(crate) fn unpark(&self) {
+        if self.sleeping.load(Ordering::SeqCst) && !self.notified.swap(true, Ordering::SeqCst) {
+            self.unpark_writes.fetch_add(1, Ordering::Relaxed);
+            // An error here means the eventfd is gone with its runtime.
+            let _ = self.unparker.wake();
+        }
+    }
+}
+
+/// A cheap, thread-safe reference to a runtime: spawn onto it from anywhere.
+///
+/// `Handle` is `Clone + Send + Sync`. It does not keep the loop running: once
+/// the `Runtime` is dropped, `spawn` returns handles that report cancellation.
+#[derive(Clone)]
+pub struct Handle {
+    /// The loop's thread-safe half.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside of a runtime; see [`Handle::try_current`].
+    pub fn current() -> Handle {
+        Handle::try_current().expect(
+            "evloop::Handle::current() called outside of a runtime; \
+             call it inside Runtime::block_on",
+        )
+    }
+
+    /// The handle of the runtime running on this thread, if any.
+    pub fn try_current() -> Option<Handle> {
+        context::with_core(|core| Handle {
+            shared: core.shared.clone(),
+        })
+    }
+
+    /// Spawns a `Send` future onto this runtime, from any thread.
+    ///
+    /// On the loop's own thread this is a local spawn; elsewhere the future
+    /// travels through the injection queue and the loop is woken.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let header = Arc::new(Header::new(Some(self.shared.clone())));
+        let slot = Arc::new(JoinSlot::new(header.clone()));
+        let future = Box::pin(TaskFuture::new(future, slot.clone()));
+        let mut task = Some(RemoteTask { future, header });
+        context::with_core(|core| {
+            if Arc::ptr_eq(&core.shared, &self.shared)
+                && let Some(task) = task.take()
+            {
+                core.insert(task.future, task.header);
+            }
+        });
+        if let Some(task) = task {
+            self.shared.inject(Injected::Spawn(task));
+        }
+        JoinHandle::new(slot)
+    }
+
+    /// Runs a blocking closure on this runtime's thread pool; see
+    /// [`crate::spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.shared.blocking.spawn(f)
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}

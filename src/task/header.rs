@@ -1,0 +1,136 @@
+//! The part of a task that any thread may touch: its waker.
+//!
+//! A [`std::task::Waker`] must be `Send + Sync`, because the code that wakes a
+//! task is often somewhere else entirely: a pool thread that finished a file
+//! read, another event loop, a `std::thread` holding a channel sender. The
+//! task's future, on the other hand, is `!Send` in general and stays in its
+//! loop's [`TaskTable`](super::table::TaskTable). So a task is split in two:
+//! the future, owned by the loop, and this small `Header`, reference-counted
+//! and shared, which is what a `Waker` points at.
+//!
+//! Waking a task means "put its id on its loop's run queue". Two flags keep
+//! that cheap and correct:
+//!
+//! * `scheduled` makes a task queued at most once, however many times it is
+//!   woken before it runs. The loop clears it just before polling, so a wake
+//!   that arrives *during* the poll queues the task again (it may have missed
+//!   the event that woke it).
+//! * `cancelled` is how `abort()` reaches a task from any thread: set the
+//!   flag, then wake the task; the loop sees the flag and drops the future
+//!   instead of polling it.
+//!
+//! Where the id goes depends on who wakes: on the loop's own thread it is a
+//! plain push onto the local run queue (no lock, no syscall); from any other
+//! thread it travels through the loop's injection queue (see
+//! [`crate::runtime::handle`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Wake;
+
+use super::TaskId;
+use crate::runtime::context;
+use crate::runtime::handle::Shared;
+
+/// `Header::id` before the loop has given the task a slot (a task spawned
+/// from another thread travels to its loop first), or for a blocking job,
+/// which never has one.
+const NO_ID: u64 = u64::MAX;
+
+/// The shared, thread-safe half of a task. See the module docs.
+pub(crate) struct Header {
+    /// The task's `TaskId`, packed; `NO_ID` until the loop inserts the task.
+    id: AtomicU64,
+    /// True while the task sits on a run queue (or is about to): later wakes
+    /// are then no-ops, so a task is queued at most once.
+    scheduled: AtomicBool,
+    /// Set by `abort()`: the loop drops the future at its next turn instead of
+    /// polling it.
+    cancelled: AtomicBool,
+    /// Set once the task's output (or its cancellation or panic) has been
+    /// delivered; `is_finished()` reads it without taking any lock.
+    finished: AtomicBool,
+    /// The loop this task belongs to: where its wakes must go.
+    /// `None` for blocking jobs, which no loop polls.
+    shared: Option<Arc<Shared>>,
+}
+
+impl Header {
+    /// A header for a task of the loop behind `shared`. It starts out
+    /// `scheduled`, because a new task is queued for its first poll.
+    pub(crate) fn new(shared: Option<Arc<Shared>>) -> Header {
+        Header {
+            id: AtomicU64::new(NO_ID),
+            scheduled: AtomicBool::new(true),
+            cancelled: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            shared,
+        }
+    }
+
+    /// Records the slot the loop gave this task.
+    pub(crate) fn set_id(&self, id: TaskId) {
+        self.id.store(id.to_u64(), Ordering::Release);
+    }
+
+    /// The task's id, if the loop has inserted it.
+    pub(crate) fn id(&self) -> Option<TaskId> {
+        match self.id.load(Ordering::Acquire) {
+            NO_ID => None,
+            word => Some(TaskId::from_u64(word)),
+        }
+    }
+
+    /// Called by the loop right before a poll, so that wakes during the poll
+    /// queue the task again.
+    pub(crate) fn clear_scheduled(&self) {
+        self.scheduled.store(false, Ordering::Release);
+    }
+
+    /// Marks the task as queued; used when the loop queues a task itself.
+    pub(crate) fn set_scheduled(&self) {
+        self.scheduled.store(true, Ordering::Release);
+    }
+
+    /// Asks the loop to drop the task instead of polling it again.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        self.cancelled.store(true, Ordering::Release);
+        self.schedule();
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_finished(&self) {
+        self.finished.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Queues the task on its loop unless it is queued already.
+    fn schedule(&self) {
+        let Some(shared) = &self.shared else { return };
+        if self.finished.load(Ordering::Acquire) || self.scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match self.id() {
+            Some(id) => context::schedule(shared, id),
+            // Not inserted yet: the loop queues it when it inserts it. Undo
+            // our mark so that the insertion's queueing is the only one.
+            None => self.scheduled.store(false, Ordering::Release),
+        }
+    }
+}
+
+impl Wake for Header {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}

@@ -1,0 +1,301 @@
+//! Getting a task's result back: `JoinHandle`, `JoinError`, `AbortHandle`.
+//!
+//! A spawned task runs on its own; the [`JoinHandle`] is a future that waits
+//! for it to end and yields one of three outcomes:
+//!
+//! * `Ok(value)`: the task's future returned `value`;
+//! * `Err(e)` with `e.is_panic()`: the future panicked. The loop caught the
+//!   panic (`catch_unwind`) and went on; the payload is in the error;
+//! * `Err(e)` with `e.is_cancelled()`: the task was aborted, or its runtime
+//!   was dropped, before it finished. Its future was dropped.
+//!
+//! The outcome travels through a [`JoinSlot`]: a small mutex-protected cell
+//! the task writes once and the handle reads once. Whoever arrives second
+//! does the work: the task wakes a handle that is already waiting, the handle
+//! takes an outcome that is already there.
+//!
+//! Dropping a `JoinHandle` *detaches* the task: it keeps running, its output
+//! is dropped when it ends. That is tokio's rule, and asyncio's for a task
+//! whose reference you drop (minus asyncio's garbage collection surprise).
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use super::header::Header;
+
+/// Why a task produced no value.
+#[derive(thiserror::Error)]
+#[error("{}", match .repr { Repr::Cancelled => "task was cancelled", Repr::Panic(_) => "task panicked" })]
+pub struct JoinError {
+    /// Which of the two ways it ended.
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// The task was aborted (or its runtime shut down) before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The task's future panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, to re-raise with [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    /// If the error is a cancellation, not a panic.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic called on a cancellation"))
+    }
+
+    /// The panic payload, or the error itself if it is a cancellation.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("<non-string payload>");
+                write!(f, "JoinError::Panic({message:?})")
+            }
+        }
+    }
+}
+
+/// Where a task's outcome waits for its `JoinHandle`.
+pub(crate) struct JoinSlot<T> {
+    /// The task's shared half: for `abort()` and `is_finished()`.
+    pub(crate) header: Arc<Header>,
+    /// The outcome and the handle's waker.
+    state: Mutex<SlotState<T>>,
+}
+
+struct SlotState<T> {
+    /// The outcome, until the handle takes it.
+    output: Option<Result<T, JoinError>>,
+    /// The waker of a handle that polled before the outcome arrived.
+    waker: Option<Waker>,
+}
+
+impl<T> JoinSlot<T> {
+    pub(crate) fn new(header: Arc<Header>) -> JoinSlot<T> {
+        JoinSlot {
+            header,
+            state: Mutex::new(SlotState {
+                output: None,
+                waker: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
+        // No code runs user callbacks under this lock, so poisoning can only
+        // come from an allocation failure; the state is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Delivers the outcome, once; later calls are ignored.
+    pub(crate) fn complete(&self, outcome: Result<T, JoinError>) {
+        let waker = {
+            let mut state = self.lock();
+            if self.header.is_finished() {
+                return;
+            }
+            state.output = Some(outcome);
+            self.header.set_finished();
+            state.waker.take()
+        };
+        // Woken after the lock is released: the handle's task may run on
+        // another thread and would otherwise contend for it.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// An owned permission to await a task's outcome. See the module docs.
+///
+/// `JoinHandle<T>` is `Send` when `T` is: a handle may be awaited on another
+/// loop or thread than the one running its task.
+#[must_use = "dropping a JoinHandle detaches the task; `let _ = ` says that is intended"]
+pub struct JoinHandle<T> {
+    /// Where the outcome arrives.
+    slot: Arc<JoinSlot<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(slot: Arc<JoinSlot<T>>) -> JoinHandle<T> {
+        JoinHandle { slot }
+    }
+
+    /// Cancels the task: its future is dropped at the loop's next turn
+    /// (wherever it is parked: I/O, a timer, a channel), and this handle
+    /// then yields a `JoinError` that `is_cancelled()`. A task that has
+    /// already finished keeps its outcome.
+    pub fn abort(&self) {
+        self.slot.header.cancel();
+    }
+
+    /// True once the task's outcome is available (its future returned,
+    /// panicked or was dropped).
+    pub fn is_finished(&self) -> bool {
+        self.slot.header.is_finished()
+    }
+
+    /// A handle that can abort the task but not await it.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            header: self.slot.header.clone(),
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.slot.lock();
+        if let Some(outcome) = state.output.take() {
+            return Poll::Ready(outcome);
+        }
+        assert!(
+            !self.slot.header.is_finished(),
+            "JoinHandle polled after it returned its outcome"
+        );
+        match &mut state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Aborts a task without owning its outcome (a [`JoinSet`] hands these out).
+///
+/// [`JoinSet`]: crate::task::JoinSet
+#[derive(Clone)]
+pub struct AbortHandle {
+    /// The task's shared half.
+    header: Arc<Header>,
+}
+
+impl AbortHandle {
+    /// See [`JoinHandle::abort`].
+    pub fn abort(&self) {
+        self.header.cancel();
+    }
+
+    /// See [`JoinHandle::is_finished`].
+    pub fn is_finished(&self) -> bool {
+        self.header.is_finished()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// The future the task table actually stores: the user's future plus the
+/// delivery of its outcome.
+///
+/// It catches a panic of the inner future, so a panicking task ends with
+/// `JoinError::is_panic()` instead of unwinding through the loop, and its
+/// drop guard reports `is_cancelled()` if the future is dropped before it
+/// finished (abort, runtime shutdown).
+pub(crate) struct TaskFuture<F: Future> {
+    /// The user's future.
+    future: F,
+    /// Delivers `Cancelled` if the task is dropped unfinished.
+    guard: CancelOnDrop<F::Output>,
+    /// `F` need not be `Unpin`; this struct is only ever used pinned.
+    _pinned: PhantomData<std::marker::PhantomPinned>,
+}
+
+impl<F: Future> TaskFuture<F> {
+    pub(crate) fn new(future: F, slot: Arc<JoinSlot<F::Output>>) -> TaskFuture<F> {
+        TaskFuture {
+            future,
+            guard: CancelOnDrop(slot),
+            _pinned: PhantomData,
+        }
+    }
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned: `TaskFuture` never moves it
+        // out, has no `Drop` impl of its own, and is itself only used pinned.
+        // `guard` is not pinned and is only read through a shared reference.
+        let (future, slot) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), &this.guard.0)
+        };
+        let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(payload) => Err(JoinError::panic(payload)),
+        };
+        slot.complete(outcome);
+        Poll::Ready(())
+    }
+}
+
+/// Reports `Cancelled` to the join slot unless an outcome was delivered.
+struct CancelOnDrop<T>(Arc<JoinSlot<T>>);
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.complete(Err(JoinError::cancelled()));
+    }
+}
