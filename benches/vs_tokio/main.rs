@@ -11,5 +11,12 @@ use criterion::{criterion_group, criterion_main};
 
 mod rt;
 
-criterion_group!(core_benches, rt::spawn_many_local);
+criterion_group!(
+    core_benches,
+    rt::spawn_many_local,
+    rt::spawn_many_remote_idle,
+    rt::spawn_many_remote_busy,
+    rt::yield_many,
+    rt::chained_spawn
+);
 criterion_main!(core_benches);

@@ -135,6 +135,7 @@ impl Core {
     }
 
     /// The time this turn started.
+    #[allow(dead_code)] // read by the timers
     pub(crate) fn now(&self) -> Instant {
         self.now.get()
     }

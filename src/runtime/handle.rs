@@ -182,3 +182,29 @@ impl std::fmt::Debug for Handle {
         f.debug_struct("Handle").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many wakers racing while the loop sleeps write the eventfd once.
+    #[test]
+    fn wakes_during_one_sleep_cost_one_eventfd_write() {
+        let rt = crate::Runtime::new().expect("runtime");
+        let shared = rt.handle().shared;
+        shared.sleeping.store(true, Ordering::SeqCst);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let shared = shared.clone();
+                std::thread::spawn(move || (0..1_000).for_each(|_| shared.unpark()))
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().expect("thread"));
+        assert_eq!(shared.unpark_writes.load(Ordering::SeqCst), 1);
+        // Awake loop: no writes at all.
+        shared.sleeping.store(false, Ordering::SeqCst);
+        shared.notified.store(false, Ordering::SeqCst);
+        (0..1_000).for_each(|_| shared.unpark());
+        assert_eq!(shared.unpark_writes.load(Ordering::SeqCst), 1);
+    }
+}

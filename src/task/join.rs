@@ -39,7 +39,10 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// The payload sits in a mutex only to make `JoinError: Sync` (error
+    /// types travel through `Box<dyn Error + Send + Sync>`); it is never
+    /// contended.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
@@ -51,7 +54,7 @@ impl JoinError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(Mutex::new(payload)),
         }
     }
 
@@ -77,7 +80,9 @@ impl JoinError {
     /// The panic payload, or the error itself if it is a cancellation.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
+            Repr::Panic(payload) => {
+                Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
             Repr::Cancelled => Err(self),
         }
     }
@@ -88,6 +93,7 @@ impl fmt::Debug for JoinError {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
             Repr::Panic(payload) => {
+                let payload = payload.lock().unwrap_or_else(PoisonError::into_inner);
                 let message = payload
                     .downcast_ref::<&str>()
                     .copied()
@@ -154,7 +160,7 @@ impl<T> JoinSlot<T> {
 ///
 /// `JoinHandle<T>` is `Send` when `T` is: a handle may be awaited on another
 /// loop or thread than the one running its task.
-#[must_use = "dropping a JoinHandle detaches the task; `let _ = ` says that is intended"]
+#[must_use = "dropping a JoinHandle detaches the task; `drop(handle)` says that is intended"]
 pub struct JoinHandle<T> {
     /// Where the outcome arrives.
     slot: Arc<JoinSlot<T>>,
