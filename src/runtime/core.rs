@@ -202,7 +202,7 @@ impl Core {
 
     /// Polls one task, or drops it if it was aborted.
     fn run_task(&self, id: TaskId) {
-        let (mut future, header) = {
+        let (mut future, waker) = {
             let mut tasks = self.tasks.borrow_mut();
             // A stale id: the task finished (or its slot was reused) since.
             let Some(task) = tasks.get_mut(id) else {
@@ -212,23 +212,31 @@ impl Core {
             let Some(future) = task.future.take() else {
                 return;
             };
-            (future, task.header.clone())
+            // From here on a wake queues the task again.
+            task.header.clear_scheduled();
+            if task.header.is_cancelled() {
+                let task = tasks.remove(id);
+                drop(tasks);
+                drop(task);
+                drop_quietly(future);
+                return;
+            }
+            let waker = task
+                .waker
+                .take()
+                .expect("a task's waker is home while it is");
+            (future, waker)
         };
-        header.clear_scheduled();
-        if header.is_cancelled() {
-            self.tasks.borrow_mut().remove(id);
-            drop_quietly(future);
-            return;
-        }
         self.tasks_polled.set(self.tasks_polled.get() + 1);
-        let waker = Waker::from(header);
         let mut cx = Context::from_waker(&waker);
         // `TaskFuture` catches panics of the user's future itself.
         if future.as_mut().poll(&mut cx).is_ready() {
-            self.tasks.borrow_mut().remove(id);
+            let task = self.tasks.borrow_mut().remove(id);
+            drop((task, waker));
             drop_quietly(future);
         } else if let Some(task) = self.tasks.borrow_mut().get_mut(id) {
             task.future = Some(future);
+            task.waker = Some(waker);
         }
     }
 

@@ -16,6 +16,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Waker;
 
 use slab::Slab;
 
@@ -33,8 +34,12 @@ pub(crate) struct Task {
     /// of the table for the poll, so that the task may spawn (and so insert
     /// into the table) without a double borrow.
     pub(crate) future: Option<BoxFuture>,
-    /// The shared half: waker, queued flag, abort flag.
+    /// The shared half: queued flag, abort flag.
     pub(crate) header: Arc<Header>,
+    /// A `Waker` made from `header` once, at spawn, and lent to every poll:
+    /// cloning it per poll would cost two atomic operations each time.
+    /// `None` while the loop is polling the task, like `future`.
+    pub(crate) waker: Option<Waker>,
 }
 
 /// All the tasks of one loop. See the module docs.
@@ -52,10 +57,12 @@ impl TaskTable {
     pub(crate) fn insert(&mut self, future: BoxFuture, header: Arc<Header>) -> TaskId {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
+        let waker = Some(Waker::from(header.clone()));
         let index = self.slab.insert(Task {
             generation,
             future: Some(future),
             header,
+            waker,
         });
         let index = u32::try_from(index).expect("more than 2^32 live tasks");
         TaskId { index, generation }
