@@ -54,7 +54,9 @@ fn collect(root: &Path) -> Vec<(String, Estimate, Estimate)> {
             continue;
         }
         // Parameterised groups: one directory per parameter.
-        let Ok(params) = fs::read_dir(&evloop) else { continue };
+        let Ok(params) = fs::read_dir(&evloop) else {
+            continue;
+        };
         let mut params: Vec<String> = params
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -62,9 +64,10 @@ fn collect(root: &Path) -> Vec<(String, Estimate, Estimate)> {
             .collect();
         params.sort_by_key(|p| (p.parse::<u64>().unwrap_or(u64::MAX), p.clone()));
         for param in params {
-            if let (Some(e), Some(t)) =
-                (read_estimate(&evloop.join(&param)), read_estimate(&tokio.join(&param)))
-            {
+            if let (Some(e), Some(t)) = (
+                read_estimate(&evloop.join(&param)),
+                read_estimate(&tokio.join(&param)),
+            ) {
                 rows.push((format!("{name}/{param}"), e, t));
             }
         }
@@ -116,7 +119,10 @@ fn today() -> String {
 fn table(rows: &[(String, Estimate, Estimate)]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Measured {} on {}.\n", today(), machine());
-    let _ = writeln!(out, "| workload | evloop | tokio | evloop/tokio | ratio range (95% CI) |");
+    let _ = writeln!(
+        out,
+        "| workload | evloop | tokio | evloop/tokio | ratio range (95% CI) |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     for (name, e, t) in rows {
         let _ = writeln!(
@@ -149,7 +155,10 @@ fn main() -> std::io::Result<()> {
             fs::write(&doc, updated)?;
             eprintln!("updated {}", doc.display());
         }
-        _ => eprintln!("{} has no {START} … {END} markers; not updated", doc.display()),
+        _ => eprintln!(
+            "{} has no {START} … {END} markers; not updated",
+            doc.display()
+        ),
     }
     Ok(())
 }

@@ -150,3 +150,64 @@ fn auto_traits() {
     send_sync::<evloop::JoinError>();
     send_sync::<evloop::task::AbortHandle>();
 }
+
+/// Records the thread it is dropped on.
+struct ThreadRecorder(std::sync::Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>);
+
+impl Drop for ThreadRecorder {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(std::thread::current().id());
+    }
+}
+
+#[test]
+fn a_detached_tasks_output_is_dropped_at_completion_on_the_loop_thread() {
+    let drops = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rt = Runtime::new().expect("runtime");
+    let recorder = drops.clone();
+    let stale_waker = rt.block_on(async move {
+        let (tx, rx) = std::sync::mpsc::channel();
+        drop(evloop::spawn(std::future::poll_fn(move |cx| {
+            tx.send(cx.waker().clone()).expect("receiver alive");
+            // A !Send output.
+            std::task::Poll::Ready((Rc::new(()), ThreadRecorder(recorder.clone())))
+        })));
+        evloop::yield_now().await;
+        rx.recv().expect("the task ran")
+    });
+    assert_eq!(
+        *drops.lock().expect("lock"),
+        vec![std::thread::current().id()]
+    );
+    // The last reference to the task, dropped on another thread, holds no output.
+    std::thread::spawn(move || drop(stale_waker))
+        .join()
+        .expect("thread");
+    drop(rt);
+    assert_eq!(
+        drops.lock().expect("lock").len(),
+        1,
+        "output dropped exactly once"
+    );
+}
+
+#[test]
+fn dropping_a_handle_after_completion_drops_the_output_then() {
+    let drops = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rt = Runtime::new().expect("runtime");
+    let recorder = drops.clone();
+    rt.block_on(async move {
+        let handle = evloop::spawn(async move { ThreadRecorder(recorder) });
+        evloop::yield_now().await;
+        assert!(handle.is_finished());
+        assert!(
+            drops.lock().expect("lock").is_empty(),
+            "kept for the handle"
+        );
+        drop(handle);
+        assert_eq!(drops.lock().expect("lock").len(), 1);
+    });
+}

@@ -137,3 +137,32 @@ fn a_local_wake_makes_no_syscall() {
         "no eventfd write for local wakes"
     );
 }
+
+/// The case the generation check exists for: a task wakes itself and then
+/// finishes in the same poll, so its id is still on the run queue when a
+/// new task moves into its slot (the slab reuses the last freed slot).
+#[test]
+fn an_id_queued_by_a_task_that_then_finished_does_not_poll_its_slots_next_occupant() {
+    let rt = Runtime::new().expect("runtime");
+    let polls = Rc::new(Cell::new(0));
+    let p = polls.clone();
+    rt.block_on(async move {
+        // A: wakes itself (queueing its id) and returns Ready.
+        let a = evloop::spawn(poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            Poll::Ready(())
+        }));
+        // C runs right after A and spawns B into A's freed slot, so the run
+        // queue holds [A's stale id, B].
+        let c = evloop::spawn(async move { evloop::spawn(counting_task(p, Rc::default())) });
+        a.await.expect("no panic");
+        let b = c.await.expect("no panic");
+        settle().await;
+        b.abort();
+    });
+    assert_eq!(
+        polls.get(),
+        1,
+        "B was polled once, not also for A's stale id"
+    );
+}

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::task::JoinHandle;
-use crate::task::header::Header;
 use crate::task::join::JoinSlot;
 
 /// The blocking thread pool of one runtime.
@@ -28,8 +27,7 @@ impl Pool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let header = Arc::new(Header::new(None));
-        let slot = Arc::new(JoinSlot::new(header));
+        let slot = Arc::new(JoinSlot::new(None));
         let done = slot.clone();
         std::thread::spawn(move || done.complete(Ok(f())));
         JoinHandle::new(slot)

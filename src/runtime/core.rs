@@ -31,7 +31,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,6 @@ use crossbeam_channel::Receiver;
 use super::handle::{Injected, Shared};
 use crate::reactor::Reactor;
 use crate::task::TaskId;
-use crate::task::header::Header;
 use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
 use crate::task::table::{BoxFuture, TaskTable};
 use crate::time::Wheel;
@@ -78,6 +77,9 @@ pub(crate) struct Core {
     tasks_polled: Cell<u64>,
     /// How many times the loop has called `epoll_wait` (for metrics).
     os_polls: Cell<u64>,
+    /// Polls (tasks and the `block_on` future) since the last `epoll_wait`:
+    /// the loop may skip going to the OS only while this is under `BUDGET`.
+    polls_since_os: Cell<usize>,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task: the
@@ -131,6 +133,7 @@ impl Core {
             shutting_down: Cell::new(false),
             tasks_polled: Cell::new(0),
             os_polls: Cell::new(0),
+            polls_since_os: Cell::new(0),
         }
     }
 
@@ -150,23 +153,22 @@ impl Core {
     where
         F: Future + 'static,
     {
-        let header = Arc::new(Header::new(Some(self.shared.clone())));
-        let slot = Arc::new(JoinSlot::new(header.clone()));
-        self.insert(Box::pin(TaskFuture::new(future, slot.clone())), header);
+        let slot = Arc::new(JoinSlot::new(Some(self.shared.clone())));
+        let waker = Waker::from(slot.clone());
+        self.insert(Box::pin(TaskFuture::new(future, slot.clone())), waker);
         JoinHandle::new(slot)
     }
 
     /// Puts a task in the table and queues its first poll.
-    pub(crate) fn insert(&self, future: BoxFuture, header: Arc<Header>) {
+    pub(crate) fn insert(&self, future: BoxFuture, waker: Waker) {
         if self.shutting_down.get() {
             // The runtime is being dropped: the task would never run.
             // Dropping the future reports cancellation to its handle.
             drop(future);
             return;
         }
-        let id = self.tasks.borrow_mut().insert(future, header.clone());
-        header.set_id(id);
-        header.set_scheduled();
+        future.header().set_scheduled();
+        let id = self.tasks.borrow_mut().insert(future, waker);
         self.push_ready(id);
     }
 
@@ -175,8 +177,23 @@ impl Core {
         self.fire_timers(); // 1
         self.run_ready_tasks(); // 2
         self.drain_injected(); // 3
+        if self.main_goes_first(main) {
+            return Ok(()); // the block_on future runs before phases 4 and 5
+        }
         let timeout = self.poll_timeout(main); // 4
         self.poll_os(timeout) // 5
+    }
+
+    /// A task woke the `block_on` future: poll it at once rather than after
+    /// an `epoll_wait(0)`, unless a whole budget of polls has passed since
+    /// the loop last looked at the OS (then I/O and timers come first).
+    fn main_goes_first(&self, main: &MainWaker) -> bool {
+        main.woken.load(Ordering::SeqCst) && self.polls_since_os.get() < BUDGET
+    }
+
+    /// Counts a poll of the `block_on` future towards the OS budget.
+    pub(crate) fn note_main_poll(&self) {
+        self.polls_since_os.set(self.polls_since_os.get() + 1);
     }
 
     /// Phase 1: refresh the clock, wake the tasks whose timers are due.
@@ -213,8 +230,8 @@ impl Core {
                 return;
             };
             // From here on a wake queues the task again.
-            task.header.clear_scheduled();
-            if task.header.is_cancelled() {
+            future.header().clear_scheduled();
+            if future.header().is_cancelled() {
                 let task = tasks.remove(id);
                 drop(tasks);
                 drop(task);
@@ -228,6 +245,7 @@ impl Core {
             (future, waker)
         };
         self.tasks_polled.set(self.tasks_polled.get() + 1);
+        self.polls_since_os.set(self.polls_since_os.get() + 1);
         let mut cx = Context::from_waker(&waker);
         // `TaskFuture` catches panics of the user's future itself.
         if future.as_mut().poll(&mut cx).is_ready() {
@@ -245,7 +263,7 @@ impl Core {
         while let Ok(message) = self.inject.try_recv() {
             match message {
                 Injected::Wake(id) => self.push_ready(id),
-                Injected::Spawn(task) => self.insert(task.future, task.header),
+                Injected::Spawn(task) => self.insert(task.future, task.waker),
                 Injected::ReleaseIo(token) => {
                     let wakers = self.reactor.borrow_mut().release(token);
                     wakers.into_iter().flatten().for_each(Waker::wake);
@@ -262,6 +280,10 @@ impl Core {
         // From here on, other threads write the eventfd to wake us. Announce
         // it *before* the last look at the queue; see `handle`'s module docs.
         self.shared.sleeping.store(true, Ordering::SeqCst);
+        // Orders the store above before the queue's loads below; crossbeam
+        // does not document the orderings of `is_empty`, so we do not lean
+        // on them. Its twin is in `Shared::inject`.
+        fence(Ordering::SeqCst);
         if !self.inject.is_empty() || main.woken.load(Ordering::SeqCst) {
             return Some(Duration::ZERO);
         }
@@ -274,6 +296,7 @@ impl Core {
     /// Phase 5: wait for I/O events and wake the tasks they concern.
     fn poll_os(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.os_polls.set(self.os_polls.get() + 1);
+        self.polls_since_os.set(0);
         let mut wakers = self.wake_buffer.take();
         let result = self.reactor.borrow_mut().poll(timeout, &mut wakers);
         self.shared.sleeping.store(false, Ordering::SeqCst);
@@ -285,9 +308,11 @@ impl Core {
 
     /// Drops every task, exactly once, then everything still in flight.
     ///
-    /// A task's destructor may spawn, wake, or drop other tasks' handles and
-    /// sockets, so this runs with the loop still current (the caller enters
-    /// it) and repeats until the table stays empty.
+    /// A task's destructor may wake, abort or drop other tasks and their
+    /// sockets, or try to spawn, so this runs with the loop still current
+    /// (the caller enters it). Spawns are refused from here on (`insert`
+    /// drops the new future at once), so a second round only finds tasks
+    /// that arrived through the injection queue meanwhile.
     pub(crate) fn shutdown(&self) {
         self.shutting_down.set(true);
         loop {

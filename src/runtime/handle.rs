@@ -25,7 +25,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::task::Waker;
 
 use crossbeam_channel::Sender;
 
@@ -33,8 +34,7 @@ use super::context;
 use crate::blocking::Pool;
 use crate::reactor::IoToken;
 use crate::task::TaskId;
-use crate::task::header::Header;
-use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
+use crate::task::join::{JoinHandle, JoinSlot, RawTask, TaskFuture};
 
 /// A message for the loop from another thread.
 pub(crate) enum Injected {
@@ -49,9 +49,9 @@ pub(crate) enum Injected {
 /// A task spawned from another thread, on its way to the loop.
 pub(crate) struct RemoteTask {
     /// The task's future (with its output delivery).
-    pub(crate) future: Pin<Box<dyn Future<Output = ()> + Send>>,
-    /// Its shared half, not yet given an id.
-    pub(crate) header: Arc<Header>,
+    pub(crate) future: Pin<Box<dyn RawTask + Send>>,
+    /// Its waker (the task has no id yet; the loop gives it one).
+    pub(crate) waker: Waker,
 }
 
 /// The part of a loop that other threads may touch. See the module docs.
@@ -97,6 +97,9 @@ impl Shared {
     /// task means its future is dropped and its handle reports cancellation.
     pub(crate) fn inject(&self, message: Injected) {
         if self.inject.send(message).is_ok() {
+            // The twin of the fence in `Core::poll_timeout`: our push is
+            // ordered before our look at `sleeping`.
+            fence(Ordering::SeqCst);
             self.unpark();
         }
     }
@@ -149,15 +152,15 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let header = Arc::new(Header::new(Some(self.shared.clone())));
-        let slot = Arc::new(JoinSlot::new(header.clone()));
+        let slot = Arc::new(JoinSlot::new(Some(self.shared.clone())));
+        let waker = Waker::from(slot.clone());
         let future = Box::pin(TaskFuture::new(future, slot.clone()));
-        let mut task = Some(RemoteTask { future, header });
+        let mut task = Some(RemoteTask { future, waker });
         context::with_core(|core| {
             if Arc::ptr_eq(&core.shared, &self.shared)
                 && let Some(task) = task.take()
             {
-                core.insert(task.future, task.header);
+                core.insert(task.future, task.waker);
             }
         });
         if let Some(task) = task {

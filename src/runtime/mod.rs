@@ -91,10 +91,11 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
-            if main.take_woken()
-                && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
-            {
-                return output;
+            if main.take_woken() {
+                self.core.note_main_poll();
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
             }
             if let Err(error) = self.core.turn(&main) {
                 panic!("evloop: the OS poller failed: {error}");

@@ -26,7 +26,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::Wake;
 
 use super::TaskId;
 use crate::runtime::context;
@@ -93,7 +92,7 @@ impl Header {
     }
 
     /// Asks the loop to drop the task instead of polling it again.
-    pub(crate) fn cancel(self: &Arc<Self>) {
+    pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.schedule();
     }
@@ -110,27 +109,24 @@ impl Header {
         self.finished.load(Ordering::Acquire)
     }
 
-    /// Queues the task on its loop unless it is queued already.
-    fn schedule(&self) {
+    /// Queues the task on its loop unless it is queued already: what waking
+    /// a task means.
+    pub(crate) fn schedule(&self) {
         let Some(shared) = &self.shared else { return };
         if self.finished.load(Ordering::Acquire) || self.scheduled.swap(true, Ordering::AcqRel) {
             return;
         }
-        match self.id() {
-            Some(id) => context::schedule(shared, id),
-            // Not inserted yet: the loop queues it when it inserts it. Undo
-            // our mark so that the insertion's queueing is the only one.
-            None => self.scheduled.store(false, Ordering::Release),
+        // A task always has its id by the time `scheduled` can be false:
+        // it starts out `scheduled`, and only the loop clears the flag,
+        // after inserting it.
+        if let Some(id) = self.id() {
+            context::schedule(shared, id);
         }
     }
 }
 
-impl Wake for Header {
-    fn wake(self: Arc<Self>) {
-        self.schedule();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.schedule();
-    }
+/// Something that holds a task's `Header`: lets the loop and an
+/// `AbortHandle` reach the header without knowing the task's output type.
+pub(crate) trait HasHeader: Send + Sync {
+    fn header(&self) -> &Header;
 }

@@ -25,9 +25,10 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
-use super::header::Header;
+use super::header::{HasHeader, Header};
+use crate::runtime::handle::Shared;
 
 /// Why a task produced no value.
 #[derive(thiserror::Error)]
@@ -105,28 +106,53 @@ impl fmt::Debug for JoinError {
     }
 }
 
-/// Where a task's outcome waits for its `JoinHandle`.
+/// A task's shared half: its [`Header`] (the waker's target) and the slot
+/// where its outcome waits for its `JoinHandle`. One allocation per task.
+///
+/// # Thread safety
+///
+/// `JoinSlot<T>` is `Send + Sync` whatever `T` is, because wakers (which
+/// must be `Send + Sync`) point at it. That is sound because of one
+/// invariant: **the output is stored only while the `JoinHandle` is alive**.
+/// If the handle is gone when the task completes, the completing thread (the
+/// task's own loop) drops the output at once; if the handle is dropped with
+/// an output still stored, the handle drops it, on the handle's thread. And
+/// `JoinHandle<T>` is `Send` only when `T` is. So a `T` is only ever touched
+/// by the thread that produced it or by one that legitimately holds the
+/// handle, never by whichever thread happens to drop the last waker.
 pub(crate) struct JoinSlot<T> {
-    /// The task's shared half: for `abort()` and `is_finished()`.
-    pub(crate) header: Arc<Header>,
+    /// Flags and the loop to wake: what a waker or an abort touches.
+    pub(crate) header: Header,
     /// The outcome and the handle's waker.
     state: Mutex<SlotState<T>>,
 }
+
+// SAFETY: see "Thread safety" above: the only `T` inside is the stored
+// output, which is never accessed or dropped by a thread that does not own
+// the `JoinHandle` (itself `Send` only if `T: Send`) or produce the output.
+unsafe impl<T> Send for JoinSlot<T> {}
+// SAFETY: as for `Send`; all shared access goes through the mutex.
+unsafe impl<T> Sync for JoinSlot<T> {}
 
 struct SlotState<T> {
     /// The outcome, until the handle takes it.
     output: Option<Result<T, JoinError>>,
     /// The waker of a handle that polled before the outcome arrived.
     waker: Option<Waker>,
+    /// The handle is gone: an outcome delivered now is dropped at once.
+    detached: bool,
 }
 
 impl<T> JoinSlot<T> {
-    pub(crate) fn new(header: Arc<Header>) -> JoinSlot<T> {
+    /// The shared half of a task of the loop behind `shared` (`None` for a
+    /// blocking job, which no loop polls).
+    pub(crate) fn new(shared: Option<Arc<Shared>>) -> JoinSlot<T> {
         JoinSlot {
-            header,
+            header: Header::new(shared),
             state: Mutex::new(SlotState {
                 output: None,
                 waker: None,
+                detached: false,
             }),
         }
     }
@@ -139,20 +165,41 @@ impl<T> JoinSlot<T> {
 
     /// Delivers the outcome, once; later calls are ignored.
     pub(crate) fn complete(&self, outcome: Result<T, JoinError>) {
-        let waker = {
+        let (waker, unwanted) = {
             let mut state = self.lock();
             if self.header.is_finished() {
                 return;
             }
-            state.output = Some(outcome);
             self.header.set_finished();
-            state.waker.take()
+            if state.detached {
+                (None, Some(outcome))
+            } else {
+                state.output = Some(outcome);
+                (state.waker.take(), None)
+            }
         };
-        // Woken after the lock is released: the handle's task may run on
-        // another thread and would otherwise contend for it.
+        // Both after the lock is released: the handle's task may run on
+        // another thread, and an output's destructor may run any code.
+        drop(unwanted);
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+}
+
+impl<T: 'static> Wake for JoinSlot<T> {
+    fn wake(self: Arc<Self>) {
+        self.header.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.header.schedule();
+    }
+}
+
+impl<T> HasHeader for JoinSlot<T> {
+    fn header(&self) -> &Header {
+        &self.header
     }
 }
 
@@ -164,11 +211,17 @@ impl<T> JoinSlot<T> {
 pub struct JoinHandle<T> {
     /// Where the outcome arrives.
     slot: Arc<JoinSlot<T>>,
+    /// Makes the handle `Send`/`Sync` only as far as `T` is (the slot itself
+    /// always is); `Box` keeps it `Unpin`.
+    _output: PhantomData<Box<T>>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(slot: Arc<JoinSlot<T>>) -> JoinHandle<T> {
-        JoinHandle { slot }
+        JoinHandle {
+            slot,
+            _output: PhantomData,
+        }
     }
 
     /// Cancels the task: its future is dropped at the loop's next turn
@@ -186,10 +239,26 @@ impl<T> JoinHandle<T> {
     }
 
     /// A handle that can abort the task but not await it.
-    pub fn abort_handle(&self) -> AbortHandle {
+    pub fn abort_handle(&self) -> AbortHandle
+    where
+        T: 'static,
+    {
         AbortHandle {
-            header: self.slot.header.clone(),
+            task: self.slot.clone(),
         }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let output = {
+            let mut state = self.slot.lock();
+            state.detached = true;
+            state.waker = None;
+            state.output.take()
+        };
+        // Dropped here, on the handle's thread, outside the lock.
+        drop(output);
     }
 }
 
@@ -226,19 +295,19 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// [`JoinSet`]: crate::task::JoinSet
 #[derive(Clone)]
 pub struct AbortHandle {
-    /// The task's shared half.
-    header: Arc<Header>,
+    /// The task's shared half, with its output type erased.
+    task: Arc<dyn HasHeader>,
 }
 
 impl AbortHandle {
     /// See [`JoinHandle::abort`].
     pub fn abort(&self) {
-        self.header.cancel();
+        self.task.header().cancel();
     }
 
     /// See [`JoinHandle::is_finished`].
     pub fn is_finished(&self) -> bool {
-        self.header.is_finished()
+        self.task.header().is_finished()
     }
 }
 
@@ -276,8 +345,10 @@ impl<F: Future> TaskFuture<F> {
     }
 }
 
-impl<F: Future> Future for TaskFuture<F> {
-    type Output = ();
+impl<F: Future> RawTask for TaskFuture<F> {
+    fn header(&self) -> &Header {
+        &self.guard.0.header
+    }
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned: `TaskFuture` never moves it
@@ -295,6 +366,15 @@ impl<F: Future> Future for TaskFuture<F> {
         slot.complete(outcome);
         Poll::Ready(())
     }
+}
+
+/// What the task table stores: a future with its output type erased, that
+/// can also show the loop its task's header.
+pub(crate) trait RawTask {
+    /// The task's flags (queued, cancelled, finished) and id.
+    fn header(&self) -> &Header;
+    /// Polls the task's future, delivering its outcome when it completes.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 }
 
 /// Reports `Cancelled` to the join slot unless an outcome was delivered.

@@ -13,18 +13,16 @@
 //! *generation*, the id names both, and [`TaskTable::get_mut`] with a stale
 //! id finds nothing.
 
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Waker;
 
 use slab::Slab;
 
 use super::TaskId;
-use super::header::Header;
+use super::join::RawTask;
 
 /// A task's future, erased to one type so that the table can hold any task.
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn RawTask>>;
 
 /// One slot of the table.
 pub(crate) struct Task {
@@ -34,9 +32,7 @@ pub(crate) struct Task {
     /// of the table for the poll, so that the task may spawn (and so insert
     /// into the table) without a double borrow.
     pub(crate) future: Option<BoxFuture>,
-    /// The shared half: queued flag, abort flag.
-    pub(crate) header: Arc<Header>,
-    /// A `Waker` made from `header` once, at spawn, and lent to every poll:
+    /// A `Waker` made once, at spawn, and lent to every poll:
     /// cloning it per poll would cost two atomic operations each time.
     /// `None` while the loop is polling the task, like `future`.
     pub(crate) waker: Option<Waker>,
@@ -53,19 +49,20 @@ pub(crate) struct TaskTable {
 }
 
 impl TaskTable {
-    /// Stores a task and returns its id.
-    pub(crate) fn insert(&mut self, future: BoxFuture, header: Arc<Header>) -> TaskId {
+    /// Stores a task, tells its header its id, and returns the id.
+    pub(crate) fn insert(&mut self, future: BoxFuture, waker: Waker) -> TaskId {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
-        let waker = Some(Waker::from(header.clone()));
-        let index = self.slab.insert(Task {
+        let entry = self.slab.vacant_entry();
+        let index = u32::try_from(entry.key()).expect("more than 2^32 live tasks");
+        let id = TaskId { index, generation };
+        future.header().set_id(id);
+        entry.insert(Task {
             generation,
             future: Some(future),
-            header,
-            waker,
+            waker: Some(waker),
         });
-        let index = u32::try_from(index).expect("more than 2^32 live tasks");
-        TaskId { index, generation }
+        id
     }
 
     /// The task named by `id`, or `None` if it has finished (its slot may
@@ -96,16 +93,31 @@ impl TaskTable {
 mod tests {
     use super::*;
 
-    fn header() -> Arc<Header> {
-        Arc::new(Header::new(None))
+    use std::sync::Arc;
+
+    use crate::task::join::{JoinSlot, TaskFuture};
+
+    /// A finished-looking task: a future and the waker of its slot.
+    fn task() -> (BoxFuture, Waker) {
+        let slot = Arc::new(JoinSlot::<()>::new(None));
+        (
+            Box::pin(TaskFuture::new(async {}, slot.clone())),
+            Waker::from(slot),
+        )
     }
 
     #[test]
     fn stale_id_finds_nothing_after_slot_reuse() {
         let mut table = TaskTable::default();
-        let a = table.insert(Box::pin(async {}), header());
+        let a = {
+            let (f, w) = task();
+            table.insert(f, w)
+        };
         assert!(table.remove(a).is_some());
-        let b = table.insert(Box::pin(async {}), header());
+        let b = {
+            let (f, w) = task();
+            table.insert(f, w)
+        };
         assert_eq!(a.index, b.index, "the slab reuses the freed slot");
         assert_ne!(a, b);
         assert!(
@@ -129,7 +141,10 @@ mod tests {
     fn drain_empties_the_table() {
         let mut table = TaskTable::default();
         for _ in 0..10 {
-            table.insert(Box::pin(async {}), header());
+            {
+                let (f, w) = task();
+                table.insert(f, w)
+            };
         }
         assert_eq!(table.drain().len(), 10);
         assert_eq!(table.len(), 0);
