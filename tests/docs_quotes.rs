@@ -57,7 +57,9 @@ fn quotes(chapter: &str, text: &str) -> Vec<Quote> {
     while i < lines.len() {
         let opening = lines[i].trim_start();
         let ticks = opening.len() - opening.trim_start_matches('`').len();
-        if ticks < 3 {
+        // CommonMark: a backtick fence's info string has no backticks, so a
+        // line such as "```` ```rust ```` blocks ..." is inline code.
+        if ticks < 3 || opening[ticks..].contains('`') {
             i += 1;
             continue;
         }
@@ -245,6 +247,16 @@ fn a_quote_must_be_contiguous() {
     let found = quotes("docs/x.md", text);
     let error = check(&root(), &found[0]).expect_err("lines are apart");
     assert!(error.contains("impl TaskId {"), "{error}");
+}
+
+#[test]
+fn inline_code_with_backticks_is_not_a_fence() {
+    let text = "```` ```rust,ignore ```` blocks are quotes\n\n\
+                ```rust,ignore\n// src/lib.rs\npub mod task;\n```\n";
+    let found = quotes("docs/x.md", text);
+    assert_eq!(found.len(), 1, "the inline code must not hide the quote");
+    assert_eq!(found[0].line, 4);
+    assert_eq!(check(&root(), &found[0]), Ok(()));
 }
 
 #[test]
