@@ -56,3 +56,16 @@ pub mod time;
 
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
 pub use task::{JoinError, JoinHandle, yield_now};
+
+/// The book in `docs/`, compiled so that its examples stay true.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../docs/01-epoll.md")]
+    struct Epoll;
+    #[doc = include_str!("../docs/02-futures-and-wakers.md")]
+    struct FuturesAndWakers;
+    #[doc = include_str!("../docs/03-task-table.md")]
+    struct TaskTable;
+    #[doc = include_str!("../docs/04-the-loop-turn.md")]
+    struct TheLoopTurn;
+}
