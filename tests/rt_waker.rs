@@ -154,9 +154,9 @@ fn an_id_queued_by_a_task_that_then_finished_does_not_poll_its_slots_next_occupa
         }));
         // C runs right after A and spawns B into A's freed slot, so the run
         // queue holds [A's stale id, B].
-        let c = evloop::spawn(async move { evloop::spawn(counting_task(p, Rc::default())) });
+        let c = evloop::spawn(async move { Some(evloop::spawn(counting_task(p, Rc::default()))) });
         a.await.expect("no panic");
-        let b = c.await.expect("no panic");
+        let b = c.await.expect("no panic").expect("C spawned B");
         settle().await;
         b.abort();
     });
