@@ -20,7 +20,7 @@
 //!
 //! # Readiness is a hint
 //!
-//! Each source has an [`IoSlot`] with *cached readiness*: the bits the OS
+//! Each source has an `IoSlot` with *cached readiness*: the bits the OS
 //! reported and nobody has yet found stale. An I/O call looks at the cache;
 //! if it says "ready" it tries the syscall, and only when the syscall says
 //! `WouldBlock` does it clear the bit and park its waker. A fresh source

@@ -1,6 +1,6 @@
 //! The runtime: an event loop you can hand futures to.
 //!
-//! A [`Runtime`] is one event loop on one thread (see [`core`] for what one
+//! A [`Runtime`] is one event loop on one thread (see `runtime/core.rs` for what one
 //! turn of it does). `block_on` runs the loop on the calling thread until the
 //! future you pass completes; tasks spawned meanwhile run alongside it.
 //! Tasks need not be `Send`: nothing of the loop leaves its thread.

@@ -7,25 +7,24 @@
 //! This module holds the pieces every task is made of:
 //!
 //! ```text
-//!   TaskTable (slab, loop-local)          shared with other threads
-//!   ┌───────────────────────────┐        ┌──────────────────────────┐
-//!   │ slot 3: Task              │        │ Header (Arc)             │
-//!   │   generation: 17          │───────▶│   id: TaskId{3, 17}      │◀── Waker
-//!   │   future: Box<dyn Future> │        │   scheduled, cancelled   │◀── AbortHandle
-//!   └───────────────────────────┘        └──────────────────────────┘
-//!              │ TaskFuture writes the output into
-//!              ▼
-//!        JoinSlot<T> (Arc) ◀── JoinHandle<T>
+//!   TaskTable (slab, loop-local)         shared with other threads
+//!   ┌────────────────────────────┐      ┌────────────────────────────┐
+//!   │ slot 3: Task               │      │ JoinSlot<T> (one Arc)      │
+//!   │   generation: 17           │      │   Header                   │◀── Waker
+//!   │   future: Box<TaskFuture> ─┼─────▶│     id: TaskId{3, 17}      │◀── AbortHandle
+//!   │   waker ───────────────────┼─────▶│     scheduled, cancelled   │
+//!   └────────────────────────────┘      │   output: Option<T>        │◀── JoinHandle<T>
+//!                                       └────────────────────────────┘
 //! ```
 //!
 //! * [`TaskId`] names a slot of the table *and* the generation of the task in
 //!   it, so a stale id (from a waker that outlived its task) never reaches the
-//!   task that reused the slot. See [`table`].
-//! * The [`Header`](header::Header) is the part of a task that other threads
-//!   may touch: it is the waker, and it carries the "already queued" and
-//!   "abort requested" flags.
-//! * The [`JoinSlot`](join::JoinSlot) is where the output lands; the
-//!   [`JoinHandle`] reads it.
+//!   task that reused the slot. See `task/table.rs`.
+//! * The `Header` (`task/header.rs`) is the part of a task that other threads
+//!   may touch: what a waker wakes, with the "already queued" and "abort
+//!   requested" flags.
+//! * The `JoinSlot` (`task/join.rs`) holds the header and the task's
+//!   outcome, in one allocation; the [`JoinHandle`] reads the outcome.
 
 pub(crate) mod header;
 pub(crate) mod join;
