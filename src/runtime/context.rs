@@ -5,12 +5,18 @@
 //! tokio and smol, evloop keeps it in a thread-local, set while
 //! `Runtime::block_on` runs and restored when it returns.
 //!
-//! The thread-local holds an `Rc<Core>`: the loop's state is single-threaded
-//! and never leaves its thread. Anything that may be on another thread (a
+//! The thread-local holds a plain pointer to the loop's `Core`, which the
+//! `EnterGuard` keeps alive (it owns an `Rc<Core>`) for as long as the
+//! pointer is set. A pointer rather than an `Rc` in a `RefCell` because this
+//! is on the hottest path there is (every local wake, every spawn, every
+//! socket operation): a `Cell` of a pointer has no destructor, so reading
+//! the thread-local is one load, with no lazy-initialisation or
+//! destroyed-yet check and no borrow flag to update. The loop's state is
+//! single-threaded and never leaves its thread. Anything that may be on another thread (a
 //! waker, a `Handle`) holds the `Arc<Shared>` instead and compares it with the
 //! current core's to know whether it is at home.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -19,16 +25,23 @@ use super::handle::{Injected, Shared};
 use crate::task::TaskId;
 
 thread_local! {
-    /// The loop running on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The loop running on this thread, or null. Set and cleared only by
+    /// `enter` and its guard, which owns the `Rc<Core>` it points to.
+    static CURRENT: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Runs `f` with the current loop, or returns `None` outside any runtime.
-pub(crate) fn with_core<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|current| current.borrow().as_ref().map(f))
-        .ok()
-        .flatten()
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let core = CURRENT.with(Cell::get);
+    if core.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `CURRENT` was set by `enter` from an `Rc<Core>`
+    // that its `EnterGuard` owns and keeps alive until it nulls `CURRENT`
+    // again. The guard lives in a frame below us on this thread's stack
+    // (`block_on` or `Runtime::drop`), so it outlives this call, and the
+    // reference cannot escape `f`.
+    Some(f(unsafe { &*core }))
 }
 
 /// Queues task `id` of the loop behind `shared`.
@@ -57,28 +70,26 @@ pub(crate) fn schedule(shared: &Arc<Shared>, id: TaskId) {
 /// block that loop for as long as the inner one runs.
 pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
     CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
         assert!(
-            current.is_none(),
+            current.get().is_null(),
             "evloop: cannot start a runtime from within a runtime; \
              this would block the current loop (spawn the work instead)"
         );
-        *current = Some(core);
+        current.set(Rc::as_ptr(&core));
     });
-    EnterGuard { _private: () }
+    EnterGuard { _core: core }
 }
 
 /// Clears the current loop when dropped; see [`enter`].
 pub(crate) struct EnterGuard {
-    /// Only `enter` makes these.
-    _private: (),
+    /// Keeps the loop alive while `CURRENT` points to it (only ever dropped).
+    _core: Rc<Core>,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        // Take it out first, then drop it outside the borrow: dropping the
-        // last `Rc<Core>` runs arbitrary destructors.
-        let core = CURRENT.with(|current| current.borrow_mut().take());
-        drop(core);
+        // Null the pointer first; `self._core` (maybe the last `Rc`) is
+        // dropped after this function returns.
+        CURRENT.with(|current| current.set(std::ptr::null()));
     }
 }

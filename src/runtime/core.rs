@@ -17,10 +17,14 @@
 //! This is libuv's order (`uv_run`): timers, then callbacks, then poll. Two
 //! properties fall out of it:
 //!
-//! * **No starvation.** Phase 2 stops after [`BUDGET`] polls even if tasks
-//!   are still ready (a task that wakes itself forever always is). The loop
-//!   then still goes through phases 3 to 5, with a zero timeout, so timers
-//!   fire and I/O is read at least once every `BUDGET` task polls.
+//! * **No starvation.** Phase 2 stops once [`BUDGET`] polls have been made
+//!   since the loop last went to the OS, even if tasks are still ready (a
+//!   task that wakes itself forever always is). The loop then goes through
+//!   phases 3 to 5 with a zero timeout, so timers fire and I/O is read at
+//!   least once every `BUDGET` polls.
+//! * **The `block_on` future first.** When a task wakes the future passed to
+//!   `block_on` and the budget is not spent, the turn ends after phase 3:
+//!   that future is polled at once instead of after an `epoll_wait(0)`.
 //! * **No busy waiting.** When nothing is ready, phase 5 sleeps in the kernel
 //!   until an event, the next timer, or a remote wake (see
 //!   [`super::handle`]).
@@ -207,9 +211,10 @@ impl Core {
         self.wake_buffer.replace(wakers);
     }
 
-    /// Phase 2: poll up to `BUDGET` ready tasks.
+    /// Phase 2: poll ready tasks, as many as the budget has left: at most
+    /// `BUDGET` polls between two visits to the OS.
     fn run_ready_tasks(&self) {
-        for _ in 0..BUDGET {
+        for _ in self.polls_since_os.get()..BUDGET {
             let Some(id) = self.run_queue.borrow_mut().pop_front() else {
                 return;
             };

@@ -211,6 +211,9 @@ impl<T> HasHeader for JoinSlot<T> {
 pub struct JoinHandle<T> {
     /// Where the outcome arrives.
     slot: Arc<JoinSlot<T>>,
+    /// Set once the handle has returned the outcome: nothing is left for
+    /// its `Drop` to do, so it skips the lock.
+    returned: bool,
     /// Makes the handle `Send`/`Sync` only as far as `T` is (the slot itself
     /// always is); `Box` keeps it `Unpin`.
     _output: PhantomData<Box<T>>,
@@ -220,6 +223,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(slot: Arc<JoinSlot<T>>) -> JoinHandle<T> {
         JoinHandle {
             slot,
+            returned: false,
             _output: PhantomData,
         }
     }
@@ -251,6 +255,9 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        if self.returned {
+            return;
+        }
         let output = {
             let mut state = self.slot.lock();
             state.detached = true;
@@ -265,9 +272,11 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.slot.lock();
         if let Some(outcome) = state.output.take() {
+            drop(state);
+            self.returned = true;
             return Poll::Ready(outcome);
         }
         assert!(
