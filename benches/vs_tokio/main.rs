@@ -10,6 +10,14 @@
 use criterion::{criterion_group, criterion_main};
 
 mod rt;
+mod time;
 
 criterion_group!(core_benches, rt::spawn_many_local);
-criterion_main!(core_benches);
+criterion_group!(
+    time_benches,
+    time::timer_insert_cancel,
+    time::timer_fire,
+    time::timeout_ready,
+    time::timer_reset
+);
+criterion_main!(core_benches, time_benches);

@@ -47,10 +47,11 @@
 //! # Cheap resets
 //!
 //! An idle timeout is reset on every read, almost always to a *later*
-//! deadline. Such a reset only overwrites `when`: the entry stays filed
-//! under its old (earlier) tick, and when the wheel reaches it, it sees the
-//! deadline moved and files it again instead of firing it. Only a reset to
-//! an *earlier* deadline unlinks and relinks the entry.
+//! deadline. Such a reset only overwrites the entry's `deadline`, without
+//! even turning it into a tick: the entry stays filed under its old
+//! (earlier) tick, and when the wheel reaches it, it sees the deadline moved
+//! and files it again instead of firing it. Only a reset to an *earlier*
+//! tick unlinks and relinks the entry.
 
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -97,11 +98,11 @@ struct Entry {
     prev: u32,
     /// Next entry on the same list, or `NIL`.
     next: u32,
-    /// The deadline in ticks, rounded up. May be later than `filed`.
-    when: u64,
-    /// The `when` this entry was filed under: the wheel reaches its slot no
+    /// The tick this entry was filed under: the wheel reaches its slot no
     /// later than this tick.
     filed: u64,
+    /// The deadline; its tick may be later than `filed` (a lazy reset).
+    deadline: Instant,
     /// Woken when the entry fires.
     waker: Waker,
 }
@@ -151,7 +152,7 @@ impl Wheel {
     /// Registers a timer for `deadline`, to wake `waker`. A deadline at or
     /// before the last processed tick fires at the next `fire_due`.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let when = self.tick_ceil(deadline);
+        let when = tick_ceil(self.start, deadline);
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
         let index = self.entries.insert(Entry {
@@ -159,15 +160,15 @@ impl Wheel {
             list: 0,
             prev: NIL,
             next: NIL,
-            when,
             filed: when,
+            deadline,
             waker,
         });
         let index = u32::try_from(index)
             .ok()
             .filter(|&index| index != NIL)
             .expect("evloop: more than 2^32 - 1 pending timers");
-        self.file(index);
+        self.file(index, when);
         TimerKey { index, generation }
     }
 
@@ -176,23 +177,26 @@ impl Wheel {
     pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
         self.entry_mut(key)?;
         self.unlink(key.index);
-        let entry = self.entries.remove(key.index as usize);
-        self.give_back_memory();
-        Some(entry.waker)
+        Some(self.entries.remove(key.index as usize).waker)
     }
 
     /// Moves a pending timer to `deadline`. `false` if it already fired (or
     /// was cancelled): the caller must register anew.
     pub(crate) fn reset(&mut self, key: TimerKey, deadline: Instant) -> bool {
-        let when = self.tick_ceil(deadline);
+        let start = self.start;
         let Some(entry) = self.entry_mut(key) else {
             return false;
         };
-        entry.when = when;
+        let later = deadline >= entry.deadline;
+        entry.deadline = deadline;
+        if later {
+            return true; // the common case, and no tick arithmetic
+        }
+        let when = tick_ceil(start, deadline);
         if when < entry.filed {
             // Earlier than the slot it sits in: move it.
             self.unlink(key.index);
-            self.file(key.index);
+            self.file(key.index, when);
         }
         true
     }
@@ -214,7 +218,7 @@ impl Wheel {
     /// Fires every timer due at `now`, pushing its waker onto `wakers`. The
     /// caller wakes them after releasing its borrow of the wheel.
     pub(crate) fn fire_due(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
-        let now_tick = self.tick_floor(now);
+        let now_tick = tick_floor(self.start, now);
         if self.heads[DUE] != NIL {
             self.process(DUE, wakers);
         }
@@ -259,20 +263,21 @@ impl Wheel {
         while index != NIL {
             let entry = &self.entries[index as usize];
             let next = entry.next;
-            if entry.when <= self.elapsed {
+            let when = tick_ceil(self.start, entry.deadline);
+            if when <= self.elapsed {
                 wakers.push(self.entries.remove(index as usize).waker);
             } else {
-                self.file(index);
+                self.file(index, when);
             }
             index = next;
         }
     }
 
-    /// Links entry `index` into the list its `when` belongs to.
-    fn file(&mut self, index: u32) {
+    /// Links entry `index` into the list for tick `when`.
+    fn file(&mut self, index: u32, when: u64) {
         let entry = &mut self.entries[index as usize];
-        entry.filed = entry.when;
-        let list = list_for(self.elapsed, entry.when);
+        entry.filed = when;
+        let list = list_for(self.elapsed, when);
         let head = self.heads[list];
         entry.list = list as u16;
         entry.prev = NIL;
@@ -333,27 +338,30 @@ impl Wheel {
         })
     }
 
-    /// Ticks from `start` to `deadline`, rounded up (saturating).
-    fn tick_ceil(&self, deadline: Instant) -> u64 {
-        let since = deadline.saturating_duration_since(self.start);
-        let millis = u64::from(since.subsec_nanos().div_ceil(1_000_000));
-        since.as_secs().saturating_mul(1000).saturating_add(millis)
-    }
-
-    /// Ticks from `start` to `now`, rounded down.
-    fn tick_floor(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.start);
-        let millis = u64::from(since.subsec_millis());
-        since.as_secs().saturating_mul(1000).saturating_add(millis)
-    }
-
     /// A large slab left empty (a burst of timers, all gone) is freed: a
     /// slab never shrinks by itself, and keys cannot be moved to compact it.
+    /// `fire_due` calls this once per loop turn, not `cancel` on every
+    /// removal: a task that sets and drops a batch of timers within one turn
+    /// keeps its slab instead of freeing and regrowing it each time.
     fn give_back_memory(&mut self) {
         if self.entries.is_empty() && self.entries.capacity() > RETAINED_CAPACITY {
             self.entries = Slab::new();
         }
     }
+}
+
+/// Ticks from `start` to `deadline`, rounded up (saturating).
+fn tick_ceil(start: Instant, deadline: Instant) -> u64 {
+    let since = deadline.saturating_duration_since(start);
+    let millis = u64::from(since.subsec_nanos().div_ceil(1_000_000));
+    since.as_secs().saturating_mul(1000).saturating_add(millis)
+}
+
+/// Ticks from `start` to `now`, rounded down.
+fn tick_floor(start: Instant, now: Instant) -> u64 {
+    let since = now.saturating_duration_since(start);
+    let millis = u64::from(since.subsec_millis());
+    since.as_secs().saturating_mul(1000).saturating_add(millis)
 }
 
 /// The list for a timer due at tick `when`, seen from tick `elapsed`.
