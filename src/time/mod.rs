@@ -1,5 +1,21 @@
 //! Time: `sleep`, `timeout` and `interval`, on a hierarchical timing wheel.
 //!
+//! ```
+//! use std::time::Duration;
+//! use evloop::time::{MissedTickBehavior, interval, sleep, timeout};
+//!
+//! evloop::block_on(async {
+//!     sleep(Duration::from_millis(10)).await; // asyncio.sleep(0.01)
+//!     let slow = sleep(Duration::from_secs(9));
+//!     let result = timeout(Duration::from_millis(5), slow).await; // asyncio.wait_for
+//!     assert!(result.is_err());
+//!     let mut every = interval(Duration::from_millis(10)); // a periodic tick
+//!     every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+//!     every.tick().await; // the first tick is immediate
+//!     every.tick().await; // the next one 10 ms later
+//! });
+//! ```
+//!
 //! # What a loop's timers have to be good at
 //!
 //! A server keeps a timer per connection (idle timeout, header timeout,
