@@ -39,7 +39,8 @@ fn interval_at_starts_at_its_start() {
 
 /// Takes the first tick, stalls the loop for 5.5 periods (ticks due at
 /// 1..=5 periods are missed), then returns the next `n` ticks as offsets from
-/// the first, with how long each took to arrive after the stall.
+/// the first, with how long each took to arrive after the stall. Asserts
+/// that no tick arrives before the instant it reports.
 async fn ticks_after_a_stall(behavior: MissedTickBehavior, n: usize) -> Vec<(Duration, Duration)> {
     let mut every = interval(PERIOD);
     every.set_missed_tick_behavior(behavior);
@@ -50,6 +51,7 @@ async fn ticks_after_a_stall(behavior: MissedTickBehavior, n: usize) -> Vec<(Dur
     let mut ticks = Vec::new();
     for _ in 0..n {
         let due = every.tick().await;
+        assert!(Instant::now() >= due, "a tick arrived before its deadline");
         ticks.push((due - first, resumed.elapsed()));
     }
     ticks
@@ -64,11 +66,6 @@ fn burst_fires_the_missed_ticks_at_once_then_keeps_the_schedule() {
     assert!(
         caught_up < PERIOD / 2,
         "the 5 missed ticks took {caught_up:?}"
-    );
-    let (_, sixth) = ticks[5];
-    assert!(
-        sixth >= PERIOD / 2 - Duration::from_millis(1),
-        "tick 6 came early: {sixth:?}"
     );
 }
 

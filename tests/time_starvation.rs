@@ -30,9 +30,10 @@ fn a_yield_now_spinner_does_not_delay_a_20_ms_timer() {
         assert!(spins > 100, "the spinner hardly ran ({spins} spins)");
         lateness
     });
-    // One tick of rounding plus one budget of spinner polls: a few ms at most.
+    // One tick of rounding plus one budget of spinner polls: a few ms at most
+    // (typically about 1 ms; the margin is for a loaded 2-core machine).
     assert!(
-        lateness < Duration::from_millis(8),
+        lateness < Duration::from_millis(10),
         "the timer was {lateness:?} late"
     );
 }

@@ -21,8 +21,11 @@ impl Wake for Recorder {
 
 /// A wheel with a fake clock and a log of fired timers.
 struct Harness {
+    /// The wheel under test.
     wheel: Wheel,
+    /// Its tick 0, for building fake clock readings.
     start: Instant,
+    /// Timers fired so far, by number.
     log: Arc<Mutex<Vec<usize>>>,
 }
 
