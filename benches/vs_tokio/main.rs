@@ -10,6 +10,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod rt;
+mod time;
 
 criterion_group!(
     core_benches,
@@ -19,4 +20,11 @@ criterion_group!(
     rt::yield_many,
     rt::chained_spawn
 );
-criterion_main!(core_benches);
+criterion_group!(
+    time_benches,
+    time::timer_insert_cancel,
+    time::timer_fire,
+    time::timeout_ready,
+    time::timer_reset
+);
+criterion_main!(core_benches, time_benches);

@@ -204,9 +204,7 @@ impl Core {
     fn fire_timers(&self) {
         self.now.set(Instant::now());
         let mut wakers = self.wake_buffer.take();
-        self.timers
-            .borrow_mut()
-            .fire_due(self.now.get(), &mut wakers);
+        self.timers.borrow_mut().fire_due(self.now(), &mut wakers);
         wakers.drain(..).for_each(Waker::wake);
         self.wake_buffer.replace(wakers);
     }
@@ -272,6 +270,10 @@ impl Core {
                 Injected::ReleaseIo(token) => {
                     let wakers = self.reactor.borrow_mut().release(token);
                     wakers.into_iter().flatten().for_each(Waker::wake);
+                }
+                Injected::CancelTimer(key) => {
+                    let waker = self.timers.borrow_mut().cancel(key);
+                    drop(waker); // after the borrow: a waker's drop may run any code
                 }
             }
         }
@@ -344,6 +346,7 @@ impl Core {
             unpark_writes: self.shared.unpark_writes.load(Ordering::Relaxed),
             live_tasks: self.tasks.borrow().len(),
             io_sources: self.reactor.borrow().len(),
+            timers: self.timers.borrow().len(),
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::blocking::Pool;
 use crate::reactor::IoToken;
 use crate::task::TaskId;
 use crate::task::join::{JoinHandle, JoinSlot, RawTask, TaskFuture};
+use crate::time::wheel::TimerKey;
 
 /// A message for the loop from another thread.
 pub(crate) enum Injected {
@@ -44,6 +45,9 @@ pub(crate) enum Injected {
     Spawn(RemoteTask),
     /// Free this source's slot (an `Async` dropped on another thread).
     ReleaseIo(IoToken),
+    /// Remove this timer from the wheel (a `Sleep` dropped or moved away
+    /// from its loop).
+    CancelTimer(TimerKey),
 }
 
 /// A task spawned from another thread, on its way to the loop.

@@ -58,6 +58,8 @@ pub struct RuntimeMetrics {
     pub live_tasks: usize,
     /// I/O sources registered with the reactor.
     pub io_sources: usize,
+    /// Timers registered in the wheel (polled sleeps not yet fired or dropped).
+    pub timers: usize,
 }
 
 impl Runtime {
