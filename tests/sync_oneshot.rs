@@ -1,0 +1,79 @@
+//! oneshot: delivery within a loop and across threads, and every way a
+//! half can go away.
+
+use evloop::sync::oneshot::{self, RecvError, TryRecvError};
+
+#[test]
+fn value_sent_before_and_after_the_receiver_waits() {
+    evloop::block_on(async {
+        let (tx, rx) = oneshot::channel();
+        tx.send(1).expect("receiver alive");
+        assert_eq!(rx.await, Ok(1));
+
+        let (tx, rx) = oneshot::channel();
+        let task = evloop::spawn(rx);
+        evloop::yield_now().await; // the receiver parks first
+        tx.send(2).expect("receiver alive");
+        assert_eq!(task.await.expect("no panic"), Ok(2));
+    });
+}
+
+#[test]
+fn dropped_sender_gives_recv_error() {
+    evloop::block_on(async {
+        let (tx, rx) = oneshot::channel::<u8>();
+        let task = evloop::spawn(rx);
+        evloop::yield_now().await;
+        drop(tx);
+        let error: RecvError = task.await.expect("no panic").expect_err("no value");
+        assert_eq!(
+            error.to_string(),
+            "the oneshot sender was dropped without sending"
+        );
+    });
+}
+
+#[test]
+fn dropped_or_closed_receiver_returns_the_value() {
+    let (tx, rx) = oneshot::channel();
+    assert!(!tx.is_closed());
+    drop(rx);
+    assert!(tx.is_closed());
+    assert_eq!(tx.send(String::from("back")), Err(String::from("back")));
+
+    let (tx, mut rx) = oneshot::channel();
+    rx.close();
+    assert_eq!(tx.send(5), Err(5));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn try_recv_reports_empty_then_value() {
+    let (tx, mut rx) = oneshot::channel();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.send(3).expect("receiver alive");
+    assert_eq!(rx.try_recv(), Ok(3));
+}
+
+#[test]
+fn sender_on_another_thread_wakes_the_loop() {
+    evloop::block_on(async {
+        let (tx, rx) = oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tx.send(99).expect("receiver alive");
+        });
+        assert_eq!(rx.await, Ok(99));
+        thread.join().expect("thread ran");
+    });
+}
+
+#[test]
+fn value_left_in_a_dropped_receiver_is_dropped() {
+    use std::sync::Arc;
+    let value = Arc::new(());
+    let (tx, rx) = oneshot::channel();
+    tx.send(value.clone()).expect("receiver alive");
+    drop(rx);
+    assert_eq!(Arc::strong_count(&value), 1, "the queued value was dropped");
+}
