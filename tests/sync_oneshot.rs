@@ -3,6 +3,9 @@
 
 use evloop::sync::oneshot::{self, RecvError, TryRecvError};
 
+mod common;
+use common::within;
+
 #[test]
 fn value_sent_before_and_after_the_receiver_waits() {
     evloop::block_on(async {
@@ -76,4 +79,44 @@ fn value_left_in_a_dropped_receiver_is_dropped() {
     tx.send(value.clone()).expect("receiver alive");
     drop(rx);
     assert_eq!(Arc::strong_count(&value), 1, "the queued value was dropped");
+}
+
+#[test]
+fn many_channels_raced_between_a_thread_and_a_loop_each_deliver_once() {
+    // Receivers are polled while a thread sends or drops senders: the
+    // lock-free state machine must neither lose a wake nor a value.
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..20_000).map(|_| oneshot::channel()).unzip();
+    let thread = std::thread::spawn(move || {
+        for (i, tx) in senders.into_iter().enumerate() {
+            if i % 3 == 0 {
+                drop(tx);
+            } else {
+                tx.send(i).expect("receiver alive");
+            }
+        }
+    });
+    evloop::block_on(async move {
+        for (i, rx) in receivers.into_iter().enumerate() {
+            match rx.await {
+                Ok(v) => assert_eq!(v, i),
+                Err(_) => assert_eq!(i % 3, 0, "only dropped senders give errors"),
+            }
+        }
+    });
+    thread.join().expect("thread ran");
+}
+
+#[test]
+fn a_receiver_polled_by_two_tasks_in_turn_wakes_the_latest() {
+    evloop::block_on(async {
+        let (tx, rx) = oneshot::channel();
+        let mut rx = Box::pin(rx);
+        // Polled once here (our waker) ...
+        assert!(futures::poll!(rx.as_mut()).is_pending());
+        // ... then moved into a task: its waker must replace ours.
+        let task = evloop::spawn(rx);
+        evloop::yield_now().await;
+        tx.send(1).expect("receiver alive");
+        assert_eq!(within(10, task).await.expect("no panic"), Ok(1));
+    });
 }

@@ -10,6 +10,14 @@
 use criterion::{criterion_group, criterion_main};
 
 mod rt;
+mod sync;
 
 criterion_group!(core_benches, rt::spawn_many_local);
-criterion_main!(core_benches);
+criterion_group!(
+    sync_benches,
+    sync::ping_pong,
+    sync::request_reply,
+    sync::mpsc_throughput,
+    sync::semaphore
+);
+criterion_main!(core_benches, sync_benches);

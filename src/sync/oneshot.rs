@@ -3,24 +3,28 @@
 //! The smallest channel there is, and the usual way to get an answer back:
 //! put a [`Sender`] in a request, await the [`Receiver`] for the reply
 //! (asyncio's `Future` used as a reply slot). It is also the clearest picture
-//! of what every channel is made of:
+//! of what every channel is made of: a place for the value, a place for the
+//! receiver's waker, and a rule for who looks where.
 //!
 //! ```text
-//!      Sender ──┐                  ┌── Receiver (a Future)
-//!               ▼                  ▼
-//!        Arc<Inner> { Mutex { value: Option<T>, waker: Option<Waker>,
-//!                             sender_gone, receiver_gone } }
+//!      Sender ──┐                       ┌── Receiver (a Future)
+//!               ▼                       ▼
+//!        Arc<Inner> { state: AtomicUsize, value: cell, waker: cell }
 //!
-//!  poll(receiver):  value there? take it.  sender gone? Err.  else store waker
-//!  send(value):     store value, take the waker; unlock; wake it
+//!  poll(receiver):  COMPLETE? take the value (or Err).
+//!                   else write the waker, then set RX_TASK_SET
+//!  send(value):     write the value, then set VALUE_SENT | COMPLETE;
+//!                   if RX_TASK_SET was set, wake the waker
 //! ```
 //!
 //! The receiver leaves its waker where the sender will look, the sender
 //! leaves the value where the receiver will look, and whichever comes second
-//! finishes the job. The lock makes "look, then leave something" one step, so
-//! neither can miss the other; the waker is woken only after the lock is
-//! released, because the woken task may run at once on another thread and
-//! would contend for it.
+//! finishes the job. Whoever sets a flag has finished writing the cell the
+//! flag announces, and never writes it again; the single atomic word puts
+//! all flag changes in one order, so the two sides can never both believe
+//! they came first. This is tokio's oneshot, and it needs no lock: a round
+//! trip is a few atomic operations, which matters because a oneshot is
+//! created for every request of a request/reply protocol.
 //!
 //! # Cancellation
 //!
@@ -30,10 +34,22 @@
 //! `Receiver` polled and then not awaited further loses nothing until it is
 //! dropped.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
+
+/// The receiver's waker is in `Inner::waker` and the sender may wake it.
+const RX_TASK_SET: usize = 0b0001;
+/// The value is in `Inner::value`; it now belongs to the receiver.
+const VALUE_SENT: usize = 0b0010;
+/// The sender is done: it sent, or was dropped. Nothing more will come.
+const COMPLETE: usize = 0b0100;
+/// The receiver closed the channel or was dropped. `VALUE_SENT` is never
+/// set after this.
+const CLOSED: usize = 0b1000;
 
 /// Creates a one-shot channel.
 ///
@@ -46,12 +62,9 @@ use std::task::{Context, Poll, Waker};
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
-        state: Mutex::new(State {
-            value: None,
-            waker: None,
-            sender_gone: false,
-            receiver_gone: false,
-        }),
+        state: AtomicUsize::new(0),
+        value: UnsafeCell::new(None),
+        waker: UnsafeCell::new(None),
     });
     (
         Sender {
@@ -78,26 +91,50 @@ pub enum TryRecvError {
 }
 
 struct Inner<T> {
-    /// Everything both halves look at, behind one lock.
-    state: Mutex<State<T>>,
+    /// `RX_TASK_SET | VALUE_SENT | COMPLETE | CLOSED`: who may touch which
+    /// cell. See the constants.
+    state: AtomicUsize,
+    /// The value. Written by the sender before it sets `VALUE_SENT`, read
+    /// by the receiver only after it sees `VALUE_SENT`.
+    value: UnsafeCell<Option<T>>,
+    /// The receiver's waker. Written by the receiver only while
+    /// `RX_TASK_SET` is clear; read by the sender only after it saw
+    /// `RX_TASK_SET` in the same atomic operation that set `COMPLETE`.
+    waker: UnsafeCell<Option<Waker>>,
 }
 
-struct State<T> {
-    /// The value, from `send` until the receiver takes it.
-    value: Option<T>,
-    /// The receiver's task, if it polled before the value arrived.
-    waker: Option<Waker>,
-    /// The sender sent or was dropped: no value will come after this.
-    sender_gone: bool,
-    /// The receiver was dropped or closed: sends fail.
-    receiver_gone: bool,
-}
+// SAFETY: the cells are only reached under the protocol above, which gives
+// each access exclusive (or, for waking, shared and read-only) use, ordered
+// by the acquire/release operations on `state`. Values of `T` move between
+// threads, hence `T: Send`; no `&T` is ever shared, so no `T: Sync`.
+unsafe impl<T: Send> Send for Inner<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Inner<T> {}
 
 impl<T> Inner<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // No user code runs under this lock (values are moved, not
-        // dropped, inside it), so a poisoned lock is still consistent.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Wakes the receiver if the state word `prev`, returned by the
+    /// operation that set `COMPLETE`, says its waker is there.
+    fn wake_receiver(&self, prev: usize) {
+        if prev & RX_TASK_SET != 0 {
+            // SAFETY: `RX_TASK_SET` was set when we set `COMPLETE`, so the
+            // receiver had finished writing the waker (its release of
+            // `RX_TASK_SET` happens before our acquire), and it never writes
+            // it again once `COMPLETE` is set. Only shared access here.
+            if let Some(waker) = unsafe { &*self.waker.get() } {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    /// Takes the value. Only the receiver calls this, after it saw
+    /// `VALUE_SENT`.
+    ///
+    /// # Safety
+    /// The caller is the receiver and has observed `VALUE_SENT`.
+    unsafe fn take_value(&self) -> Option<T> {
+        // SAFETY: the caller's contract: the sender wrote the value before
+        // setting `VALUE_SENT` and never touches it again.
+        unsafe { (*self.value.get()).take() }
     }
 }
 
@@ -110,42 +147,49 @@ pub struct Sender<T> {
 impl<T> Sender<T> {
     /// Sends `value`; gives it back if the receiver is gone.
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self.inner.take().expect("only `send` takes it");
-        let waker = {
-            let mut state = inner.lock();
-            state.sender_gone = true;
-            if state.receiver_gone {
-                return Err(value);
-            }
-            state.value = Some(value);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let inner = self.inner.as_ref().expect("only `send` takes it");
+        let mut state = inner.state.load(Ordering::Acquire);
+        if state & CLOSED != 0 {
+            return Err(value); // `Drop` then sets `COMPLETE`
         }
-        Ok(())
+        // SAFETY: `VALUE_SENT` is not set, so the receiver does not read the
+        // cell; only this (consumed) sender writes it, once.
+        unsafe { *inner.value.get() = Some(value) };
+        loop {
+            if state & CLOSED != 0 {
+                // SAFETY: we never set `VALUE_SENT`, so the value is ours.
+                let value = unsafe { (*inner.value.get()).take() };
+                return Err(value.expect("written above"));
+            }
+            match inner.state.compare_exchange_weak(
+                state,
+                state | VALUE_SENT | COMPLETE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(prev) => {
+                    inner.wake_receiver(prev);
+                    self.inner = None;
+                    return Ok(());
+                }
+                Err(actual) => state = actual,
+            }
+        }
     }
 
     /// True if the receiver has been dropped or closed.
     pub fn is_closed(&self) -> bool {
         self.inner
             .as_ref()
-            .is_none_or(|inner| inner.lock().receiver_gone)
+            .is_none_or(|inner| inner.state.load(Ordering::Acquire) & CLOSED != 0)
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
-            return;
-        };
-        let waker = {
-            let mut state = inner.lock();
-            state.sender_gone = true;
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        if let Some(inner) = self.inner.take() {
+            let prev = inner.state.fetch_or(COMPLETE, Ordering::AcqRel);
+            inner.wake_receiver(prev);
         }
     }
 }
@@ -166,18 +210,54 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Takes the value if it has arrived, without waiting.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut state = self.inner.lock();
-        match state.value.take() {
-            Some(value) => Ok(value),
-            None if state.sender_gone => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & COMPLETE == 0 {
+            return Err(TryRecvError::Empty);
         }
+        self.take(state).ok_or(TryRecvError::Closed)
     }
 
     /// Closes the channel: a later `send` fails and returns its value. A
     /// value sent before is still received.
     pub fn close(&mut self) {
-        self.inner.lock().receiver_gone = true;
+        self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
+    }
+
+    /// The value, if `state` (with `COMPLETE` set) says it was sent.
+    fn take(&mut self, state: usize) -> Option<T> {
+        if state & VALUE_SENT == 0 {
+            return None;
+        }
+        // SAFETY: we are the receiver (`&mut self`) and saw `VALUE_SENT`.
+        unsafe { self.inner.take_value() }
+    }
+
+    /// Stores `cx`'s waker for the sender and announces it. Returns the
+    /// state if the sender completed meanwhile (then it will not wake us).
+    fn park(&mut self, mut state: usize, cx: &mut Context<'_>) -> Option<usize> {
+        if state & RX_TASK_SET != 0 {
+            // SAFETY: shared read; the sender only reads the waker too.
+            let same = unsafe { &*self.inner.waker.get() }
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            if same {
+                return None;
+            }
+            // Take the cell back before writing it.
+            state = self.inner.state.fetch_and(!RX_TASK_SET, Ordering::AcqRel);
+            if state & COMPLETE != 0 {
+                // The sender may be waking the old waker right now: leave
+                // the cell alone (and the flag set, so nothing else does).
+                self.inner.state.fetch_or(RX_TASK_SET, Ordering::AcqRel);
+                return Some(state);
+            }
+        }
+        // SAFETY: `RX_TASK_SET` is clear and `COMPLETE` was not set when we
+        // (or the `fetch_and` above) looked, so the sender will not read
+        // the cell until it sees the flag we set next.
+        unsafe { *self.inner.waker.get() = Some(cx.waker().clone()) };
+        let prev = self.inner.state.fetch_or(RX_TASK_SET, Ordering::AcqRel);
+        (prev & COMPLETE != 0).then_some(prev)
     }
 }
 
@@ -185,32 +265,24 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.inner.lock();
-        if let Some(value) = state.value.take() {
-            return Poll::Ready(Ok(value));
+        let this = self.get_mut();
+        let mut state = this.inner.state.load(Ordering::Acquire);
+        if state & COMPLETE == 0 {
+            match this.park(state, cx) {
+                None => return Poll::Pending,
+                Some(completed) => state = completed,
+            }
         }
-        if state.sender_gone {
-            return Poll::Ready(Err(RecvError(())));
-        }
-        match &mut state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
+        Poll::Ready(this.take(state).ok_or(RecvError(())))
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        // Take the value out under the lock, drop it after: its destructor
-        // is user code and must not run while we hold the lock.
-        let (value, waker) = {
-            let mut state = self.inner.lock();
-            state.receiver_gone = true;
-            (state.value.take(), state.waker.take())
-        };
-        drop(waker);
-        drop(value);
+        let prev = self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
+        // A value sent and never received is dropped here, not leaked until
+        // the sender's `Arc` goes too.
+        drop(self.take(prev));
     }
 }
 
