@@ -76,3 +76,8 @@ fn assert_send_sync() {
     sync::<Mutex<std::cell::Cell<u8>>>();
     send::<MutexGuard<'static, std::cell::Cell<u8>>>();
 }
+
+/// Chapter 9 of the book in `docs/`, compiled so that its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/09-sync.md")]
+struct BookChapter09;
