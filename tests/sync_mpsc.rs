@@ -192,7 +192,9 @@ fn close_fails_sends_but_keeps_queued_values() {
 fn try_send_and_try_recv_never_wait() {
     let (tx, mut rx) = mpsc::channel(1);
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!((tx.capacity(), tx.max_capacity()), (1, 1));
     tx.try_send(1).expect("room");
+    assert_eq!(tx.capacity(), 0);
     assert_eq!(tx.try_send(2).expect_err("full").into_inner(), 2);
     assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
     assert_eq!(rx.len(), 1);

@@ -280,6 +280,17 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Free slots right now (`capacity` minus queued and reserved values).
+    pub(crate) fn free_slots(&self) -> usize {
+        let state = self.lock();
+        self.capacity - state.queue.len() - state.reserved
+    }
+
+    /// The capacity the channel was created with.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Queued values (not counting reserved slots).
     pub(crate) fn len(&self) -> usize {
         self.lock().queue.len()

@@ -173,6 +173,17 @@ impl<T> Sender<T> {
     pub fn is_closed(&self) -> bool {
         self.chan.is_closed()
     }
+
+    /// How many more values the queue takes right now before a `send`
+    /// waits: a producer can shed load when it runs low.
+    pub fn capacity(&self) -> usize {
+        self.chan.free_slots()
+    }
+
+    /// The capacity the channel was created with.
+    pub fn max_capacity(&self) -> usize {
+        self.chan.capacity()
+    }
 }
 
 impl<T> Clone for Sender<T> {
