@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use evloop::sync::mpsc::{self, SendError, TryRecvError, TrySendError};
 use futures::{FutureExt, StreamExt};
 
-mod common;
-use common::within;
+mod sync_support;
+use sync_support::within;
 
 #[test]
 fn the_capacity_plus_first_send_waits_for_a_receive() {

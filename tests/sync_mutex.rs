@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use evloop::sync::Mutex;
 
-mod common;
-use common::{settle, within};
+mod sync_support;
+use sync_support::{settle, within};
 
 #[test]
 fn the_lock_is_handed_over_in_fifo_order() {

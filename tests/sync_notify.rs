@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use evloop::sync::Notify;
 
-mod common;
-use common::{settle, within};
+mod sync_support;
+use sync_support::{settle, within};
 
 fn spawn_waiters(
     notify: &Arc<Notify>,

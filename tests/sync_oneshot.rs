@@ -3,8 +3,8 @@
 
 use evloop::sync::oneshot::{self, RecvError, TryRecvError};
 
-mod common;
-use common::within;
+mod sync_support;
+use sync_support::within;
 
 #[test]
 fn value_sent_before_and_after_the_receiver_waits() {

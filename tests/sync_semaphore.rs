@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use evloop::sync::{AcquireError, Semaphore, TryAcquireError};
 
-mod common;
-use common::{settle, within};
+mod sync_support;
+use sync_support::{settle, within};
 
 #[test]
 fn five_permits_over_a_hundred_tasks_never_admit_a_sixth() {

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use evloop::sync::oneshot;
 use evloop::task::JoinSet;
 
-mod common;
-use common::settle;
+mod sync_support;
+use sync_support::settle;
 
 /// Counts its own drops: proves that a task's future was dropped.
 struct DropCounter(Arc<AtomicUsize>);

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the sync, task and future tests.
 
 #![allow(dead_code)]
 
