@@ -53,7 +53,11 @@ async fn answer(mut stream: TcpStream) -> std::io::Result<()> {
     let reply = match request.strip_prefix("GET ").map(str::parse::<u32>) {
         Some(Ok(n)) if n % 7 == 0 => format!("ERR resource {n} is unavailable"),
         Some(Ok(n)) => {
-            let delay = if n % 5 == 0 { 400 } else { 30 + u64::from(n % 4) * 20 };
+            let delay = if n % 5 == 0 {
+                400
+            } else {
+                30 + u64::from(n % 4) * 20
+            };
             sleep(Duration::from_millis(delay)).await;
             format!("OK contents of resource {n}")
         }
@@ -88,7 +92,10 @@ fn main() -> std::io::Result<()> {
     evloop::block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        println!("server listening on {addr} (try: printf 'GET 7\\n' | nc 127.0.0.1 {})", addr.port());
+        println!(
+            "server listening on {addr} (try: printf 'GET 7\\n' | nc 127.0.0.1 {})",
+            addr.port()
+        );
         let server = evloop::spawn(serve(listener));
 
         let start = Instant::now();

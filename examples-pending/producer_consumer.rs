@@ -31,7 +31,7 @@ const WORKERS: u32 = 3;
 thread_local! {
     /// Seed of a tiny xorshift generator: "random" processing times without
     /// a dependency.
-    static SEED: Cell<u64> = Cell::new(0x2545_F491_4F6C_DD1D);
+    static SEED: Cell<u64> = const { Cell::new(0x2545_F491_4F6C_DD1D) };
 }
 
 /// A pseudo-random duration in `min..max` milliseconds.
@@ -57,7 +57,7 @@ async fn producer(tx: mpsc::Sender<u32>) -> u32 {
         } else if tx.send(job).await.is_err() {
             break; // every worker is gone
         }
-        sleep(Duration::from_millis(15)).await; // a new job every 15 ms
+        sleep(Duration::from_millis(10)).await; // a new job every 10 ms
     }
     shed
     // `tx` is dropped here: the workers' `recv` returns `None` once the

@@ -63,7 +63,8 @@ async fn simple_resource(
         // between two iterations.
         let mut stop = pin!(shutdown.notified());
         let mut ticks = 0u32;
-        while let Either::Right(()) = select(stop.as_mut(), sleep(Duration::from_millis(500))).await {
+        while let Either::Right(()) = select(stop.as_mut(), sleep(Duration::from_millis(500))).await
+        {
             ticks += 1;
         }
         println!("{name}: closing after {ticks} ticks of background work");
@@ -140,7 +141,10 @@ fn main() {
         let resources = join_all(opening).await;
         let names: Vec<_> = resources.iter().map(|r| r.name).collect();
         println!("group open in {:.0?}: {names:?}", start.elapsed());
-        let port = resources.iter().find_map(|r| r.port).expect("echo has a port");
+        let port = resources
+            .iter()
+            .find_map(|r| r.port)
+            .expect("echo has a port");
         let mut group = JoinSet::new();
         for resource in resources {
             group.spawn(resource.run);
