@@ -7,10 +7,10 @@
 //!
 //! | combinator | completes when | result | asyncio |
 //! |---|---|---|---|
-//! | [`join(a, b)`](join) | both are done | `(a, b)` | `gather(a, b)` |
-//! | [`join_all(iter)`](join_all) | all are done | `Vec`, in input order | `gather(*fs)` |
-//! | [`select(a, b)`](select) | the first is done | [`Either`] saying which | `wait(FIRST_COMPLETED)` |
-//! | [`race(a, b)`](race) | the first is done | its value (same type) | |
+//! | [`join(a, b)`](join()) | both are done | `(a, b)` | `gather(a, b)` |
+//! | [`join_all(iter)`](join_all()) | all are done | `Vec`, in input order | `gather(*fs)` |
+//! | [`select(a, b)`](select()) | the first is done | [`Either`] saying which | `wait(FIRST_COMPLETED)` |
+//! | [`race(a, b)`](race()) | the first is done | its value (same type) | |
 //!
 //! **Cancellation by drop.** `select` and `race` drop the future that lost
 //! as soon as the other one completes: whatever it was waiting for is

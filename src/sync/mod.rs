@@ -19,7 +19,7 @@
 //!   atomic for the fast paths), never a `RefCell`: so every primitive is
 //!   `Send + Sync` like tokio's, and works between tasks of one loop, of two
 //!   loops, or with a plain `std::thread`.
-//! * Waiters queue in a [`WaitList`](waiters): FIFO, and a dropped future
+//! * Waiters queue in a `WaitList` (`waiters.rs`): FIFO, and a dropped future
 //!   removes its own entry in O(1).
 //! * A waker is taken out under the lock and woken after the lock is
 //!   released; the woken task may run at once on another thread.
