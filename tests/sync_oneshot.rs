@@ -120,3 +120,29 @@ fn a_receiver_polled_by_two_tasks_in_turn_wakes_the_latest() {
         assert_eq!(within(10, task).await.expect("no panic"), Ok(1));
     });
 }
+
+#[test]
+fn values_raced_against_receiver_drops_are_dropped_exactly_once() {
+    use std::sync::Arc;
+    // A sender thread and a dropping thread race on every channel: each
+    // value must end up either given back by `send` or dropped with the
+    // receiver, never both and never leaked.
+    let token = Arc::new(());
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..20_000).map(|_| oneshot::channel::<Arc<()>>()).unzip();
+    let dropper = std::thread::spawn(move || drop(receivers));
+    let sender_token = token.clone();
+    let sender = std::thread::spawn(move || {
+        let mut returned = 0;
+        for tx in senders {
+            if let Err(value) = tx.send(sender_token.clone()) {
+                drop(value);
+                returned += 1;
+            }
+        }
+        returned
+    });
+    dropper.join().expect("dropper ran");
+    let _returned = sender.join().expect("sender ran");
+    assert_eq!(Arc::strong_count(&token), 1, "no value leaked or kept");
+}

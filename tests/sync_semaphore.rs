@@ -156,3 +156,58 @@ fn forget_removes_a_permit_for_good() {
     semaphore.try_acquire().expect("free").forget();
     assert_eq!(semaphore.available_permits(), 1);
 }
+
+#[test]
+fn acquires_cancelled_at_random_points_across_threads_conserve_permits() {
+    use evloop::future::{Either, select};
+    // Each attempt races `acquire` against a yield, so many acquires are
+    // dropped while queued, some after being handed a permit. Whatever
+    // happens, the permits all come back.
+    let semaphore = Arc::new(Semaphore::new(3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (semaphore, inside) = (semaphore.clone(), inside.clone());
+            std::thread::spawn(move || {
+                evloop::block_on(async move {
+                    let tasks: Vec<_> = (0..8)
+                        .map(|_| {
+                            let (semaphore, inside) = (semaphore.clone(), inside.clone());
+                            evloop::spawn(async move {
+                                let mut got = 0;
+                                for _ in 0..300 {
+                                    let acquire = semaphore.acquire();
+                                    if let Either::Left(permit) =
+                                        select(acquire, evloop::yield_now()).await
+                                    {
+                                        let _permit = permit.expect("open");
+                                        assert!(inside.fetch_add(1, Ordering::SeqCst) < 3);
+                                        evloop::yield_now().await;
+                                        inside.fetch_sub(1, Ordering::SeqCst);
+                                        got += 1;
+                                    }
+                                }
+                                got
+                            })
+                        })
+                        .collect();
+                    let mut got = 0;
+                    for task in tasks {
+                        got += task.await.expect("no assertion failed");
+                    }
+                    got
+                })
+            })
+        })
+        .collect();
+    let got: usize = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread ran"))
+        .sum();
+    assert!(got > 0, "some acquires succeeded");
+    assert_eq!(
+        semaphore.available_permits(),
+        3,
+        "no permit lost or made up"
+    );
+}
