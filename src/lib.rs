@@ -49,8 +49,10 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub(crate) mod blocking;
+pub mod future;
 pub mod reactor;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -10,6 +10,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod rt;
+mod sync;
 mod time;
 
 criterion_group!(
@@ -27,4 +28,11 @@ criterion_group!(
     time::timeout_ready,
     time::timer_reset
 );
-criterion_main!(core_benches, time_benches);
+criterion_group!(
+    sync_benches,
+    sync::ping_pong,
+    sync::request_reply,
+    sync::mpsc_throughput,
+    sync::semaphore
+);
+criterion_main!(core_benches, time_benches, sync_benches);

@@ -28,10 +28,12 @@
 
 pub(crate) mod header;
 pub(crate) mod join;
+mod join_set;
 pub(crate) mod table;
 mod yield_now;
 
 pub use join::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::{JoinNext, JoinSet};
 pub use yield_now::{YieldNow, yield_now};
 
 pub use crate::runtime::spawn;
