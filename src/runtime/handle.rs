@@ -17,10 +17,12 @@
 //! it (and `notified`) when it wakes up. A sender only writes the eventfd if
 //! the loop sleeps, and only the first sender of a sleep does: a thousand
 //! remote wakes during one sleep cost one `write(2)`, and wakes while the
-//! loop is busy cost none. Both sides use `SeqCst` so that either the sender
-//! sees `sleeping`, or the loop sees the message before it blocks (the loop
-//! stores `sleeping`, then checks the queue; the sender pushes, then loads
-//! `sleeping`; sequential consistency rules out both missing each other).
+//! loop is busy cost none. This is Dekker's pattern: the loop stores
+//! `sleeping`, then checks the queue; the sender pushes, then loads
+//! `sleeping`. A `fence(SeqCst)` between the two steps on *each* side (the
+//! queue's own orderings are crossbeam's business, not ours to rely on)
+//! rules out both missing each other: either the sender sees `sleeping` and
+//! writes the eventfd, or the loop sees the message and does not block.
 
 use std::future::Future;
 use std::pin::Pin;
