@@ -1,0 +1,273 @@
+//! The elastic pool: threads started on demand, retired when idle.
+//!
+//! # Who runs a new job
+//!
+//! Jobs wait in one crossbeam channel (a multi-consumer queue); every pool
+//! thread loops on `recv_timeout(keep_alive)`. When a job is sent, one of
+//! three things is true:
+//!
+//! 1. a thread is idle, blocked in `recv`: the channel hands it the job;
+//! 2. every thread is busy but the pool is below `max_threads`: start one;
+//! 3. the pool is full: the job waits in the channel until a thread is free
+//!    (libuv's fixed pool does only this, with `UV_THREADPOOL_SIZE` threads).
+//!
+//! `spawn` tells these apart with two numbers: the jobs waiting in the
+//! channel and the threads waiting in `recv` (`idle`, an atomic the threads
+//! keep themselves). More jobs than idle threads means case 2 or 3. The
+//! count is a snapshot, and a thread may be between `recv` and its
+//! `idle` update, so it can be off by one for an instant: then either one
+//! thread too many starts (it retires after the keep-alive) or a job waits
+//! for the next thread to come free. Neither loses a job.
+//!
+//! # Retiring, and why it takes the lock
+//!
+//! A thread whose `recv_timeout` expires wants to exit. It must not leave a
+//! job behind: `spawn` may have just sent one, counting on this thread. So
+//! sending (in `spawn`) and retiring both happen under the `state` lock, and
+//! a retiring thread first checks that the channel is empty. Either the job
+//! was sent before (the thread sees it and stays) or after (`spawn` sees one
+//! thread fewer and starts another).
+//!
+//! # Shutdown
+//!
+//! `Runtime::drop` calls [`Pool::shutdown`] after every task is gone. It
+//! drops the only `Sender`, so each thread's `recv` drains what is queued and
+//! then reports "disconnected"; a queued job that is not mandatory is skipped
+//! (its handle reports cancellation), a mandatory one (a file write) still
+//! runs. Then `shutdown` joins every thread: when it returns, the jobs that
+//! were running have finished and no pool thread is left.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::job::{BlockingJob, Job};
+use crate::task::JoinHandle;
+use crate::task::header::Header;
+use crate::task::join::JoinSlot;
+
+/// The name pool threads carry (visible in `top -H` and `/proc/*/task/*/comm`).
+pub(crate) const THREAD_NAME: &str = "evloop-blocking";
+
+/// The blocking thread pool of one runtime. See the module docs.
+pub(crate) struct Pool {
+    /// Everything the pool threads share with the pool.
+    inner: Arc<Inner>,
+}
+
+/// The part of the pool each of its threads holds.
+struct Inner {
+    /// Counts and thread handles; also serialises `spawn` against retiring.
+    state: Mutex<State>,
+    /// The consuming end of the job queue, cloned into every thread (and
+    /// kept here to read the queue's length).
+    receiver: Receiver<Box<dyn Job>>,
+    /// Threads blocked in `recv`, waiting for a job.
+    idle: AtomicUsize,
+    /// Set by `shutdown`: queued jobs that are not mandatory are skipped.
+    shutting_down: AtomicBool,
+    /// The most threads the pool may have.
+    max_threads: usize,
+    /// How long a thread waits for a job before it exits.
+    keep_alive: Duration,
+}
+
+/// What `spawn`, retiring threads and `shutdown` change together.
+struct State {
+    /// The producing end of the queue; `None` once the pool is shut down.
+    sender: Option<Sender<Box<dyn Job>>>,
+    /// Live pool threads, by a pool-local number, so that `shutdown` can
+    /// join them.
+    workers: HashMap<usize, thread::JoinHandle<()>>,
+    /// The number the next thread gets.
+    next_worker: usize,
+    /// The last thread that retired, joined by the next one to retire (or by
+    /// `shutdown`): a thread cannot join itself, and this way at most one
+    /// finished thread is ever left unjoined.
+    retired: Option<thread::JoinHandle<()>>,
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Pool {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let state = State {
+            sender: Some(sender),
+            workers: HashMap::new(),
+            next_worker: 0,
+            retired: None,
+        };
+        Pool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                receiver,
+                idle: AtomicUsize::new(0),
+                shutting_down: AtomicBool::new(false),
+                max_threads: max_threads.max(1),
+                keep_alive,
+            }),
+        }
+    }
+
+    /// Runs `f` on a pool thread; a queued `f` is skipped at shutdown.
+    pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_job(f, false)
+    }
+
+    /// Runs `f` on a pool thread, even if the runtime shuts down first.
+    pub(crate) fn spawn_mandatory<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_job(f, true)
+    }
+
+    fn spawn_job<F, R>(&self, f: F, mandatory: bool) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let slot = Arc::new(JoinSlot::new(Arc::new(Header::new(None))));
+        let job = Box::new(BlockingJob::new(f, slot.clone(), mandatory));
+        let mut state = self.inner.lock();
+        match &state.sender {
+            // After shutdown the job is dropped unrun: it reports cancelled.
+            None => drop(job),
+            Some(sender) => {
+                // Cannot fail: `inner.receiver` keeps the channel open.
+                let _ = sender.send(job);
+                if self.inner.receiver.len() > self.inner.idle.load(Ordering::SeqCst)
+                    && state.workers.len() < self.inner.max_threads
+                {
+                    self.start_thread(&mut state);
+                }
+            }
+        }
+        drop(state);
+        JoinHandle::new(slot)
+    }
+
+    /// Starts one more pool thread; called with the state locked.
+    fn start_thread(&self, state: &mut State) {
+        let id = state.next_worker;
+        state.next_worker += 1;
+        let inner = self.inner.clone();
+        let started = thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || inner.work(id));
+        match started {
+            Ok(handle) => {
+                state.workers.insert(id, handle);
+            }
+            // The OS refused a thread. With other threads alive the job just
+            // waits its turn; with none it could never run, so it is dropped
+            // and its handle reports cancellation rather than hang.
+            Err(_) if state.workers.is_empty() => {
+                while let Ok(job) = self.inner.receiver.try_recv() {
+                    drop(job);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Stops the pool: queued jobs are skipped (mandatory ones run), and
+    /// this returns once every pool thread has exited. Idempotent.
+    pub(crate) fn shutdown(&self) {
+        let threads: Vec<_> = {
+            let mut state = self.inner.lock();
+            self.inner.shutting_down.store(true, Ordering::SeqCst);
+            state.sender = None;
+            let retired = state.retired.take();
+            state
+                .workers
+                .drain()
+                .map(|(_, t)| t)
+                .chain(retired)
+                .collect()
+        };
+        let me = thread::current().id();
+        for thread in threads {
+            // A runtime dropped inside one of its own blocking jobs: that
+            // thread exits when the job returns; it cannot wait for itself.
+            if thread.thread().id() != me {
+                // A pool thread cannot panic: jobs run under catch_unwind.
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // `Runtime::drop` has shut the pool down already; this covers a
+        // `Shared` that outlives it and is dropped on some other thread.
+        let mut state = self.inner.lock();
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        state.sender = None;
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No job runs under this lock, so a poisoned state is still whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A pool thread's life: take jobs until idle for `keep_alive`, or until
+    /// the pool shuts down.
+    fn work(&self, id: usize) {
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        loop {
+            let received = self.receiver.recv_timeout(self.keep_alive);
+            self.idle.fetch_sub(1, Ordering::SeqCst);
+            match received {
+                Ok(mut job) => {
+                    job.run(self.shutting_down.load(Ordering::SeqCst));
+                    // Count ourselves idle *before* delivering the outcome:
+                    // the task it wakes often spawns the next job at once,
+                    // and should find this thread rather than start another.
+                    self.idle.fetch_add(1, Ordering::SeqCst);
+                    // Delivery wakes a waker, which is foreign code.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(job)));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.retire(id) {
+                        return;
+                    }
+                    self.idle.fetch_add(1, Ordering::SeqCst);
+                }
+                // Shut down and drained; `shutdown` joins us.
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Leaves the pool unless a job arrived meanwhile. See the module docs.
+    fn retire(&self, id: usize) -> bool {
+        let previous = {
+            let mut state = self.lock();
+            if !self.receiver.is_empty() {
+                return false;
+            }
+            // `None` if `shutdown` already took our handle: it joins us.
+            let Some(me) = state.workers.remove(&id) else {
+                return true;
+            };
+            state.retired.replace(me)
+        };
+        if let Some(previous) = previous {
+            // It has left `work` already, or is about to.
+            let _ = previous.join();
+        }
+        true
+    }
+}
