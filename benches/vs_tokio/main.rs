@@ -9,7 +9,13 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod blocking;
 mod rt;
 
 criterion_group!(core_benches, rt::spawn_many_local);
-criterion_main!(core_benches);
+criterion_group!(
+    blocking_benches,
+    blocking::spawn_blocking,
+    blocking::fs_read_4k
+);
+criterion_main!(core_benches, blocking_benches);
