@@ -46,7 +46,7 @@ async fn download_one(cc: &'static str, dir: PathBuf) -> io::Result<&'static str
     let path = dir.join(format!("{}.gif", cc.to_lowercase()));
     evloop::spawn_blocking(move || save_flag(&image, &path))
         .await
-        .map_err(|e| io::Error::other(format!("save_flag for {cc} panicked: {e}")))??;
+        .map_err(|e| io::Error::other(format!("save_flag for {cc} did not run: {e}")))??;
     Ok(cc)
 }
 
