@@ -136,27 +136,38 @@ impl Pool {
         R: Send + 'static,
     {
         let slot = Arc::new(JoinSlot::new(Arc::new(Header::new(None))));
-        let job = Box::new(BlockingJob::new(f, slot.clone(), mandatory));
-        let mut state = self.inner.lock();
-        match &state.sender {
-            // After shutdown the job is dropped unrun: it reports cancelled.
-            None => drop(job),
-            Some(sender) => {
-                // Cannot fail: `inner.receiver` keeps the channel open.
-                let _ = sender.send(job);
-                if self.inner.receiver.len() > self.inner.idle.load(Ordering::SeqCst)
-                    && state.workers.len() < self.inner.max_threads
-                {
-                    self.start_thread(&mut state);
-                }
-            }
-        }
-        drop(state);
+        let job: Box<dyn Job> = Box::new(BlockingJob::new(f, slot.clone(), mandatory));
+        // Jobs that cannot run are dropped (and so deliver "cancelled")
+        // after the lock is released: delivering wakes a waker.
+        let refused = self.send(job);
+        drop(refused);
         JoinHandle::new(slot)
     }
 
-    /// Starts one more pool thread; called with the state locked.
-    fn start_thread(&self, state: &mut State) {
+    /// Queues `job` and starts a thread if no idle one will take it.
+    /// Returns the jobs that can never run: `job` itself after shutdown,
+    /// or the whole queue if the OS refuses the pool its first thread.
+    fn send(&self, job: Box<dyn Job>) -> Vec<Box<dyn Job>> {
+        let mut state = self.inner.lock();
+        let Some(sender) = &state.sender else {
+            return vec![job];
+        };
+        // Cannot fail: `inner.receiver` keeps the channel open.
+        let _ = sender.send(job);
+        let needs_thread = self.inner.receiver.len() > self.inner.idle.load(Ordering::SeqCst)
+            && state.workers.len() < self.inner.max_threads;
+        if needs_thread && !self.start_thread(&mut state) && state.workers.is_empty() {
+            // The OS refused the pool its only thread: nothing would ever
+            // run what is queued.
+            return self.inner.receiver.try_iter().collect();
+        }
+        Vec::new()
+    }
+
+    /// Starts one more pool thread; called with the state locked. Returns
+    /// false if the OS refused (then, with other threads alive, the job just
+    /// waits its turn).
+    fn start_thread(&self, state: &mut State) -> bool {
         let id = state.next_worker;
         state.next_worker += 1;
         let inner = self.inner.clone();
@@ -166,16 +177,9 @@ impl Pool {
         match started {
             Ok(handle) => {
                 state.workers.insert(id, handle);
+                true
             }
-            // The OS refused a thread. With other threads alive the job just
-            // waits its turn; with none it could never run, so it is dropped
-            // and its handle reports cancellation rather than hang.
-            Err(_) if state.workers.is_empty() => {
-                while let Ok(job) = self.inner.receiver.try_recv() {
-                    drop(job);
-                }
-            }
-            Err(_) => {}
+            Err(_) => false,
         }
     }
 
