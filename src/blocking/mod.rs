@@ -29,7 +29,7 @@
 //! # How evloop does it
 //!
 //! [`spawn_blocking`] wraps the closure in a job (see `job.rs`) and sends it
-//! to this runtime's [`Pool`] (see `pool.rs`): an *elastic* pool, started
+//! to this runtime's `Pool` (see `pool.rs`): an *elastic* pool, started
 //! empty, that grows a thread when a job arrives and no thread is idle (up
 //! to `Builder::max_blocking_threads`), and shrinks when a thread has had
 //! nothing to do for `Builder::blocking_keep_alive`. An idle runtime holds

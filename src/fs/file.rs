@@ -69,16 +69,16 @@ use crate::task::JoinHandle;
 /// ```
 /// use futures::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// let dir = std::env::temp_dir().join(format!("evloop-doc-file-{}", std::process::id()));
+/// let path = std::env::temp_dir().join(format!("evloop-doc-file-{}", std::process::id()));
 /// evloop::block_on(async {
-///     let mut file = evloop::fs::File::create(&dir).await?;
+///     let mut file = evloop::fs::File::create(&path).await?;
 ///     file.write_all(b"hello, pool").await?;
 ///     file.flush().await?; // wait for the write, and hear of its errors
 ///
 ///     let mut text = String::new();
-///     evloop::fs::File::open(&dir).await?.read_to_string(&mut text).await?;
+///     evloop::fs::File::open(&path).await?.read_to_string(&mut text).await?;
 ///     assert_eq!(text, "hello, pool");
-///     evloop::fs::remove_file(&dir).await
+///     evloop::fs::remove_file(&path).await
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
