@@ -15,9 +15,12 @@
 //! channel and the threads waiting in `recv` (`idle`, an atomic the threads
 //! keep themselves). More jobs than idle threads means case 2 or 3. The
 //! count is a snapshot, and a thread may be between `recv` and its
-//! `idle` update, so it can be off by one for an instant: then either one
-//! thread too many starts (it retires after the keep-alive) or a job waits
-//! for the next thread to come free. Neither loses a job.
+//! `idle` update, so it can be off by one for an instant. Too few idle
+//! threads counted: one thread too many starts, and retires after the
+//! keep-alive. Too many (a thread took its job but still counts as idle):
+//! `spawn` starts no thread, so the thread itself, once it has updated
+//! `idle`, looks at the queue and starts one if jobs wait and nobody is
+//! idle (`cover_for_me`). One of the two always sees the other's update.
 //!
 //! # Retiring, and why it takes the lock
 //!
@@ -40,10 +43,10 @@
 //! [`SPIN`] (20 µs) first, yielding its CPU between looks in case the pool
 //! thread is waiting for it (measured under load: 28 µs per 4 KiB read
 //! with a pure spin, 11 µs with the yield, against tokio's 13 to 16 µs).
-//! Spinning is only worth it while the pool is
-//! busy with short jobs, so the loop spins only if the pool has sent or
-//! delivered a job since the loop last asked: a single hour-long job costs
-//! one 20 µs spin, not one per loop turn.
+//! Spinning is only worth it while the pool is busy with short jobs, so the
+//! loop spins only if the pool has sent or delivered a job since the loop
+//! last asked: a single hour-long job costs one 20 µs spin, not one per
+//! loop turn.
 //!
 //! # Shutdown
 //!
@@ -188,9 +191,7 @@ impl Pool {
         self.inner.activity.fetch_add(1, Ordering::Relaxed);
         // Cannot fail: `inner.receiver` keeps the channel open.
         let _ = sender.send(job);
-        let needs_thread = self.inner.receiver.len() > self.inner.idle.load(Ordering::SeqCst)
-            && state.workers.len() < self.inner.max_threads;
-        if needs_thread && !self.start_thread(&mut state) && state.workers.is_empty() {
+        if !self.inner.grow(&mut state) && state.workers.is_empty() {
             // The OS refused the pool its only thread: nothing would ever
             // run what is queued.
             let orphans: Vec<_> = self.inner.receiver.try_iter().collect();
@@ -200,25 +201,6 @@ impl Pool {
             return orphans;
         }
         Vec::new()
-    }
-
-    /// Starts one more pool thread; called with the state locked. Returns
-    /// false if the OS refused (then, with other threads alive, the job just
-    /// waits its turn).
-    fn start_thread(&self, state: &mut State) -> bool {
-        let id = state.next_worker;
-        state.next_worker += 1;
-        let inner = self.inner.clone();
-        let started = thread::Builder::new()
-            .name(THREAD_NAME.to_owned())
-            .spawn(move || inner.work(id));
-        match started {
-            Ok(handle) => {
-                state.workers.insert(id, handle);
-                true
-            }
-            Err(_) => false,
-        }
     }
 
     /// Called by the loop right before it would sleep in `epoll_wait`:
@@ -296,15 +278,41 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Starts a thread if more jobs wait than threads are idle and the pool
+    /// is below its limit; called with the state locked. Returns false only
+    /// if a thread was needed and the OS refused it (then, with other
+    /// threads alive, the job just waits its turn).
+    fn grow(self: &Arc<Self>, state: &mut State) -> bool {
+        let needed = self.receiver.len() > self.idle.load(Ordering::SeqCst)
+            && state.workers.len() < self.max_threads;
+        if !needed {
+            return true;
+        }
+        let id = state.next_worker;
+        state.next_worker += 1;
+        let inner = self.clone();
+        let started = thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || inner.work(id));
+        match started {
+            Ok(handle) => {
+                state.workers.insert(id, handle);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// A pool thread's life: take jobs until idle for `keep_alive`, or until
     /// the pool shuts down.
-    fn work(&self, id: usize) {
+    fn work(self: Arc<Self>, id: usize) {
         self.idle.fetch_add(1, Ordering::SeqCst);
         loop {
             let received = self.receiver.recv_timeout(self.keep_alive);
             self.idle.fetch_sub(1, Ordering::SeqCst);
             match received {
                 Ok(mut job) => {
+                    self.cover_for_me();
                     job.run(self.shutting_down.load(Ordering::SeqCst));
                     // Count ourselves idle *before* delivering the outcome:
                     // the task it wakes often spawns the next job at once,
@@ -323,6 +331,21 @@ impl Inner {
                 }
                 // Shut down and drained; `shutdown` joins us.
                 Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Called by a thread that just took a job: if more jobs wait and no
+    /// thread is idle, start one. `spawn` may have counted this thread as
+    /// idle after it had taken its job (see the module docs); without this,
+    /// a job could then wait behind a long one while the pool is below its
+    /// limit.
+    fn cover_for_me(self: &Arc<Self>) {
+        if self.idle.load(Ordering::SeqCst) == 0 && !self.receiver.is_empty() {
+            let mut state = self.lock();
+            if state.sender.is_some() {
+                // A refusal leaves the job to the next free thread (this one).
+                self.grow(&mut state);
             }
         }
     }
@@ -376,6 +399,44 @@ mod tests {
             std::thread::yield_now();
         }
         assert!(!pool.worth_spinning(), "nothing left in flight");
+        pool.shutdown();
+    }
+
+    /// The idle-count race, staged: a job sits in the queue while every
+    /// thread is busy and `spawn` started no thread for it (it counted a
+    /// thread as idle that had in fact just taken a long job). The thread's
+    /// own check must start one.
+    #[test]
+    fn a_busy_thread_starts_another_for_a_job_nobody_would_take() {
+        let pool = Pool::new(2, Duration::from_secs(10));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let _long = pool.spawn(move || {
+            started_tx.send(()).expect("the test waits");
+            gate.recv().is_ok()
+        });
+        started.recv().expect("the long job starts");
+        assert_eq!(pool.inner.lock().workers.len(), 1);
+        assert_eq!(pool.inner.idle.load(Ordering::SeqCst), 0);
+        // Queue a job the way `send` does, minus the growth decision.
+        let slot = Arc::new(JoinSlot::new(Arc::new(Header::new(None))));
+        let job: Box<dyn Job> = Box::new(BlockingJob::new(|| 5, slot.clone(), false));
+        let sender = pool.inner.lock().sender.clone().expect("not shut down");
+        pool.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        sender.send(job).expect("open");
+        drop(sender);
+        pool.inner.cover_for_me();
+        let short = JoinHandle::new(slot);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !short.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the job waited behind the long one"
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(pool.inner.lock().workers.len(), 2);
+        release.send(()).expect("the long job waits");
         pool.shutdown();
     }
 }
