@@ -271,3 +271,16 @@ fn a_file_can_be_used_from_another_executor() {
     drop(rt);
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+/// After its runtime is gone a `File` has no pool: operations fail with an
+/// error instead of hanging.
+#[test]
+fn a_file_outliving_its_runtime_reports_an_error() {
+    let rt = evloop::Runtime::new().expect("runtime");
+    let mut file = rt.block_on(File::open("/dev/zero")).expect("open");
+    drop(rt);
+    let mut buf = [0u8; 16];
+    let error = futures::executor::block_on(file.read(&mut buf)).expect_err("no pool");
+    assert_eq!(error.kind(), ErrorKind::Other);
+    assert!(error.to_string().contains("shut down"), "{error}");
+}

@@ -45,6 +45,9 @@
 //! Dropping a read, write or seek future while it is pending does not stop
 //! the pool thread; the operation completes and the next call on the `File`
 //! collects its result first (a read's bytes stay available as read-ahead).
+//! One caveat: `poll_seek` cannot tell a seek it started from one an
+//! abandoned `seek` future started, so after abandoning a seek, the next
+//! `seek` returns the abandoned one's position. Await seeks to the end.
 
 use std::fmt;
 use std::future::{Future, poll_fn};

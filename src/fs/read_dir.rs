@@ -210,3 +210,10 @@ impl fmt::Debug for DirEntry {
         f.debug_tuple("DirEntry").field(&self.path()).finish()
     }
 }
+
+// A listing and its entries may move between threads with their task.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<ReadDir>();
+    assert_send::<DirEntry>();
+};
