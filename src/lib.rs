@@ -48,7 +48,8 @@
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-pub(crate) mod blocking;
+pub mod blocking;
+pub mod fs;
 pub mod future;
 pub mod reactor;
 pub mod runtime;
@@ -56,6 +57,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+pub use blocking::spawn_blocking;
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
 pub use task::{JoinError, JoinHandle, yield_now};
 

@@ -9,6 +9,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod blocking;
 mod rt;
 mod sync;
 mod time;
@@ -35,4 +36,9 @@ criterion_group!(
     sync::mpsc_throughput,
     sync::semaphore
 );
-criterion_main!(core_benches, time_benches, sync_benches);
+criterion_group!(
+    blocking_benches,
+    blocking::spawn_blocking,
+    blocking::fs_read_4k
+);
+criterion_main!(core_benches, time_benches, sync_benches, blocking_benches);

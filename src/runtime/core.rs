@@ -284,6 +284,15 @@ impl Core {
         if !self.run_queue.borrow().is_empty() || main.woken.load(Ordering::SeqCst) {
             return Some(Duration::ZERO);
         }
+        // A running pool job usually ends within microseconds: waiting for
+        // its result is cheaper than sleeping and being woken.
+        if self
+            .shared
+            .blocking
+            .spin_for_results(|| !self.inject.is_empty())
+        {
+            return Some(Duration::ZERO);
+        }
         // From here on, other threads write the eventfd to wake us. Announce
         // it *before* the last look at the queue; see `handle`'s module docs.
         self.shared.sleeping.store(true, Ordering::SeqCst);
