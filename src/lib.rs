@@ -49,6 +49,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub(crate) mod blocking;
+pub mod io;
+pub mod net;
 pub mod reactor;
 pub mod runtime;
 pub mod task;
