@@ -9,7 +9,9 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod net;
 mod rt;
 
 criterion_group!(core_benches, rt::spawn_many_local);
-criterion_main!(core_benches);
+criterion_group!(net_benches, net::tcp_echo_roundtrip);
+criterion_main!(core_benches, net_benches);

@@ -120,7 +120,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut socket| socket.read(buf))
+        let len = buf.len();
+        self.io
+            .poll_read_stream(cx, len, |mut socket| socket.read(buf))
     }
 
     /// A write, for both `AsyncWrite` impls and the write half. Writing to
@@ -128,7 +130,7 @@ impl TcpStream {
     /// `SIGPIPE`.
     pub(super) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io
-            .poll_write_with(cx, |socket| sys::send(socket.as_fd(), buf))
+            .poll_write_stream(cx, buf.len(), |socket| sys::send(socket.as_fd(), buf))
     }
 }
 
