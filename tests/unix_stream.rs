@@ -10,12 +10,26 @@ use common::{XorShift, echo};
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{UnixListener, UnixStream};
 
-/// A fresh socket path in a per-test directory.
-fn socket_path(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("evloop-unix-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join("s.sock")
+/// A per-test directory for socket files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("evloop-unix-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.0.join("s.sock")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn spawn_unix_echo_server(listener: UnixListener) {
@@ -31,7 +45,8 @@ fn spawn_unix_echo_server(listener: UnixListener) {
 
 #[test]
 fn many_clients_get_byte_exact_echoes() {
-    let path = socket_path("echo");
+    let dir = TempDir::new("echo");
+    let path = dir.socket();
     evloop::block_on(async {
         spawn_unix_echo_server(UnixListener::bind(&path).expect("bind"));
         let clients: Vec<_> = (0..50u64)
@@ -62,7 +77,8 @@ fn many_clients_get_byte_exact_echoes() {
 
 #[test]
 fn half_close_gets_the_whole_echo_then_eof() {
-    let path = socket_path("half-close");
+    let dir = TempDir::new("half-close");
+    let path = dir.socket();
     evloop::block_on(async {
         spawn_unix_echo_server(UnixListener::bind(&path).expect("bind"));
         let mut stream = UnixStream::connect(&path).await.expect("connect");
@@ -78,7 +94,8 @@ fn half_close_gets_the_whole_echo_then_eof() {
 
 #[test]
 fn connecting_to_nothing_fails_cleanly() {
-    let path = socket_path("refused");
+    let dir = TempDir::new("refused");
+    let path = dir.socket();
     evloop::block_on(async {
         let error = UnixStream::connect(&path).await.expect_err("no file");
         assert_eq!(error.kind(), ErrorKind::NotFound);
@@ -94,7 +111,8 @@ fn connecting_to_nothing_fails_cleanly() {
 
 #[test]
 fn a_full_backlog_makes_connect_wait_until_the_server_accepts() {
-    let path = socket_path("backlog");
+    let dir = TempDir::new("backlog");
+    let path = dir.socket();
     // A listener with a backlog of 1, made with socket2.
     let socket =
         socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).expect("socket");
