@@ -51,6 +51,8 @@
 pub mod blocking;
 pub mod fs;
 pub mod future;
+pub mod io;
+pub mod net;
 pub mod reactor;
 pub mod runtime;
 pub mod sync;

@@ -10,6 +10,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod blocking;
+mod net;
 mod rt;
 mod sync;
 mod time;
@@ -41,4 +42,11 @@ criterion_group!(
     blocking::spawn_blocking,
     blocking::fs_read_4k
 );
-criterion_main!(core_benches, time_benches, sync_benches, blocking_benches);
+criterion_group!(net_benches, net::tcp_echo_roundtrip);
+criterion_main!(
+    core_benches,
+    time_benches,
+    sync_benches,
+    blocking_benches,
+    net_benches
+);

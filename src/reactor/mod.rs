@@ -27,6 +27,10 @@
 //! starts out ready in both directions, so the first call goes straight to
 //! the syscall. Spurious events and spurious wakeups are harmless: the
 //! syscall tells the truth, and a task that finds nothing simply parks again.
+//! One shortcut (as in tokio): on a stream socket, a read or write that
+//! moved fewer bytes than asked has itself proved the buffer empty (or
+//! full), and clears the bit without the extra failing syscall; see
+//! `Async::poll_read_stream`.
 //!
 //! # Tokens and generations
 //!

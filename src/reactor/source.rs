@@ -79,11 +79,15 @@ impl<S: Source> Async<S> {
         .unwrap_or_else(|| Err(outside_runtime()))
     }
 
+    /// Runs `op` until it does not return `WouldBlock`. If `drained` says
+    /// a successful result proves the readiness stale (a short read or
+    /// write on a stream socket), the readiness is cleared then too.
     fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx))? {
@@ -97,9 +101,42 @@ impl<S: Source> Async<S> {
                     self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(value) if drained(&value) => {
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    return Poll::Ready(Ok(value));
+                }
                 result => return Poll::Ready(result),
             }
         }
+    }
+
+    /// A `read`/`recv` on a *stream* socket into a buffer of `len` bytes.
+    ///
+    /// Like [`Async::poll_read_with`], plus one shortcut: a read that
+    /// returned fewer bytes than asked (but not 0, end of stream) emptied
+    /// the kernel's receive buffer, so the readiness is cleared right away
+    /// instead of being proved stale by one more `read` that would fail
+    /// with `WouldBlock`. Any byte that arrives later raises a new edge.
+    /// Not for datagram sockets: a short datagram says nothing about the
+    /// queue behind it. See `docs/07-edge-triggered.md`.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Read, op, |&n| n > 0 && n < len)
+    }
+
+    /// The write-side twin of [`Async::poll_read_stream`]: a short write
+    /// filled the send buffer, so the next one would be `WouldBlock`.
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, op, |&n| n < len)
     }
 
     /// Runs a non-blocking read-side operation (read, accept, recv) until it
@@ -109,7 +146,7 @@ impl<S: Source> Async<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Read, op)
+        self.poll_io(cx, Direction::Read, op, |_| false)
     }
 
     /// The write-side twin of [`Async::poll_read_with`] (write, send, connect).
@@ -118,7 +155,7 @@ impl<S: Source> Async<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Write, op)
+        self.poll_io(cx, Direction::Write, op, |_| false)
     }
 
     /// Awaits a read-side operation; see [`Async::poll_read_with`].

@@ -91,6 +91,8 @@ pub(crate) struct Core {
 pub(crate) struct MainWaker {
     /// Set by a wake; the loop clears it before polling the future.
     woken: AtomicBool,
+    /// The future woke itself during its last poll (it yielded).
+    yielded: AtomicBool,
     /// The loop to wake when the wake comes from another thread.
     shared: Arc<Shared>,
 }
@@ -99,6 +101,7 @@ impl MainWaker {
     pub(crate) fn new(shared: Arc<Shared>) -> MainWaker {
         MainWaker {
             woken: AtomicBool::new(true),
+            yielded: AtomicBool::new(false),
             shared,
         }
     }
@@ -106,6 +109,13 @@ impl MainWaker {
     /// True (once) if the main future should be polled.
     pub(crate) fn take_woken(&self) -> bool {
         self.woken.swap(false, Ordering::SeqCst)
+    }
+
+    /// Called right after a `Pending` poll of the main future: a wake that
+    /// is already there came from the future itself.
+    pub(crate) fn note_pending(&self) {
+        let woke_itself = self.woken.load(Ordering::SeqCst);
+        self.yielded.store(woke_itself, Ordering::Relaxed);
     }
 }
 
@@ -191,8 +201,14 @@ impl Core {
     /// A task woke the `block_on` future: poll it at once rather than after
     /// an `epoll_wait(0)`, unless a whole budget of polls has passed since
     /// the loop last looked at the OS (then I/O and timers come first).
+    ///
+    /// Not when the future woke *itself* during its poll (`yield_now`): a
+    /// future that yields asks to let everything else run first, I/O
+    /// included, as it would with tokio.
     fn main_goes_first(&self, main: &MainWaker) -> bool {
-        main.woken.load(Ordering::SeqCst) && self.polls_since_os.get() < BUDGET
+        main.woken.load(Ordering::SeqCst)
+            && !main.yielded.load(Ordering::Relaxed)
+            && self.polls_since_os.get() < BUDGET
     }
 
     /// Counts a poll of the `block_on` future towards the OS budget.

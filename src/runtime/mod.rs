@@ -98,6 +98,7 @@ impl Runtime {
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
+                main.note_pending();
             }
             if let Err(error) = self.core.turn(&main) {
                 panic!("evloop: the OS poller failed: {error}");

@@ -1,11 +1,7 @@
-//! The issue's own responsiveness test, for when timers (issue 3) and TCP
-//! (issue 4) are merged: with `max_blocking_threads(4)` and 1,000 queued
+//! The issue's own responsiveness test, with timers (issue 3) and TCP
+//! (issue 4): with `max_blocking_threads(4)` and 1,000 queued
 //! 10 ms jobs, a 20 ms `evloop::time::sleep` and an echo connection on the
 //! loop stay responsive (within a few ms), and all 1,000 jobs complete.
-//!
-//! Not compiled yet: move it to `tests/` after merging. It uses the API
-//! names of issues 3 and 4 (`evloop::time::sleep`, `evloop::net::{TcpListener,
-//! TcpStream}`, `evloop::io::{AsyncReadExt, AsyncWriteExt}`).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +10,10 @@ use evloop::net::{TcpListener, TcpStream};
 
 fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
-    (samples[samples.len() / 2], *samples.last().expect("samples"))
+    (
+        samples[samples.len() / 2],
+        *samples.last().expect("samples"),
+    )
 }
 
 #[test]
@@ -46,7 +45,10 @@ fn timer_and_echo_stay_responsive_while_a_thousand_jobs_wait_for_four_threads() 
                 let asked = Instant::now();
                 evloop::time::sleep(Duration::from_millis(20)).await;
                 let waited = asked.elapsed();
-                assert!(waited >= Duration::from_millis(20), "fired early: {waited:?}");
+                assert!(
+                    waited >= Duration::from_millis(20),
+                    "fired early: {waited:?}"
+                );
                 lateness.push(waited - Duration::from_millis(20));
             }
             lateness
@@ -96,7 +98,10 @@ fn timer_and_echo_stay_responsive_while_a_thousand_jobs_wait_for_four_threads() 
         ("sleep lateness", late_median, late_max),
         ("echo rtt", rtt_median, rtt_max),
     ] {
-        assert!(median < Duration::from_millis(5), "{what} median {median:?}");
+        assert!(
+            median < Duration::from_millis(5),
+            "{what} median {median:?}"
+        );
         assert!(max < Duration::from_millis(100), "{what} max {max:?}");
     }
 }

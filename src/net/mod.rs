@@ -1,0 +1,93 @@
+//! Async sockets: TCP, UDP and Unix domain sockets on the reactor.
+//!
+//! # The shape of every socket type here
+//!
+//! Each type is a thin shell: the mio socket (non-blocking, close-on-exec)
+//! inside an [`Async`](crate::reactor::Async), which registers it once with
+//! the current loop. Every operation is then the same three lines:
+//!
+//! ```text
+//!   self.io.read_with(|socket| socket.accept())   // or read, recv, send ...
+//!     1. readiness cached as "ready"?  no  → park the waker, Pending
+//!     2. try the syscall               ok  → done
+//!     3. WouldBlock?                   yes → clear the readiness, go to 1
+//! ```
+//!
+//! so the readers of this module can concentrate on what is particular to
+//! each socket: how a non-blocking `connect` completes ([`TcpStream::connect`]),
+//! what to do when the process runs out of file descriptors
+//! ([`TcpListener::accept`], and `accept.rs`), why a write must never raise
+//! `SIGPIPE` (`sys.rs`).
+//!
+//! # Names are resolved on the loop thread
+//!
+//! `bind` and `connect` take `impl ToSocketAddrs`, like std's, and resolve
+//! with std's resolver. For IP literals (`"127.0.0.1:7000"`, a
+//! `SocketAddr`) that is a parse, but a host name (`"localhost:7000"`) asks
+//! the system resolver, which may block the whole loop while it waits for
+//! DNS. Resolve names on the blocking pool first if that matters to you.
+//!
+//! # The futures ecosystem
+//!
+//! Streams implement [`futures_io::AsyncRead`] and [`futures_io::AsyncWrite`]
+//! (re-exported as [`crate::io::AsyncRead`] and [`crate::io::AsyncWrite`]), so
+//! `futures::io::copy`, `BufReader`, `split` and friends work on them. Closing
+//! a stream through `AsyncWrite::poll_close` shuts down its write side.
+
+mod accept;
+mod split;
+mod sys;
+mod tcp_listener;
+mod tcp_stream;
+mod udp;
+mod unix;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+pub use split::{OwnedReadHalf, OwnedWriteHalf, Split};
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
+
+/// The addresses `addr` names, in the resolver's order; an error if none.
+fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolved to no socket address",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Tries `f` on each address in turn; the first success, or the last error.
+async fn try_each<T, F, Fut>(addr: impl ToSocketAddrs, mut f: F) -> io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let mut last_error = None;
+    for addr in resolve(addr)? {
+        match f(addr).await {
+            Ok(value) => return Ok(value),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.expect("resolve returns at least one address"))
+}
+
+// Every socket type may be moved to (and dropped on) another thread, and
+// shared by reference: a compile-time check, as async-executor does.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<TcpListener>();
+    send_sync::<TcpStream>();
+    send_sync::<UdpSocket>();
+    send_sync::<UnixListener>();
+    send_sync::<UnixStream>();
+    send_sync::<OwnedReadHalf>();
+    send_sync::<OwnedWriteHalf>();
+};

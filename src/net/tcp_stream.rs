@@ -1,0 +1,215 @@
+//! `TcpStream`: a TCP connection.
+//!
+//! # How a non-blocking connect completes
+//!
+//! A non-blocking `connect(2)` returns at once (`EINPROGRESS`) and the
+//! handshake goes on in the kernel. When it ends, the socket becomes
+//! *writable*, whether it succeeded or not; the verdict is in the socket's
+//! pending error (`SO_ERROR`): none means connected, `ECONNREFUSED` means no
+//! one listens there. So `connect` is one write-side operation, "if there
+//! is an error, return it; if we have a peer, done; else `WouldBlock`", and
+//! the reactor's usual machinery waits for the writable edge.
+
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf};
+use super::sys;
+use crate::reactor::Async;
+
+/// A TCP connection. Read and write it through
+/// [`AsyncReadExt`](crate::io::AsyncReadExt) and
+/// [`AsyncWriteExt`](crate::io::AsyncWriteExt), or any `futures-io` adapter.
+///
+/// `&TcpStream` implements the traits too, so one task can read while
+/// another writes through a shared reference; [`TcpStream::into_split`]
+/// gives owned halves for two tasks that outlive the borrow.
+#[derive(Debug)]
+pub struct TcpStream {
+    /// The connected socket, registered with the loop.
+    io: Async<mio::net::TcpStream>,
+}
+
+/// Is the connection made? A write-side operation; see the module docs.
+pub(super) fn connected(
+    take_error: io::Result<Option<io::Error>>,
+    peer: io::Result<impl Sized>,
+) -> io::Result<()> {
+    if let Some(error) = take_error? {
+        return Err(error);
+    }
+    match peer {
+        Ok(_) => Ok(()),
+        // Still handshaking: wait for the next writable edge.
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
+        Err(e) => Err(e),
+    }
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each address it resolves to in turn.
+    ///
+    /// Nobody listening gives [`io::ErrorKind::ConnectionRefused`]. See the
+    /// [module docs](super) on name resolution.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        super::try_each(addr, |addr| async move {
+            // Non-blocking and close-on-exec from the start (mio's socket()).
+            let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+            stream
+                .io
+                .write_with(|socket| connected(socket.take_error(), socket.peer_addr()))
+                .await?;
+            Ok(stream)
+        })
+        .await
+    }
+
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    pub(super) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Async::new(stream)?,
+        })
+    }
+
+    /// The address of the other end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on: with it off, small
+    /// writes leave at once instead of waiting to be merged.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Shuts down the read side, the write side (the peer reads end of
+    /// stream) or both. The socket stays open until dropped.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Splits the stream into a read half and a write half that can move to
+    /// different tasks. Dropping the write half shuts down the write side.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::split(self)
+    }
+
+    /// A read, for both `AsyncRead` impls and the read half.
+    pub(super) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.io
+            .poll_read_stream(cx, len, |mut socket| socket.read(buf))
+    }
+
+    /// A write, for both `AsyncWrite` impls and the write half. Writing to
+    /// a reset connection is an error (`EPIPE`, `ECONNRESET`), never a
+    /// `SIGPIPE`.
+    pub(super) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write_stream(cx, buf.len(), |socket| sys::send(socket.as_fd(), buf))
+    }
+}
+
+impl split::Split for TcpStream {}
+
+impl split::private::Duplex for TcpStream {
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        TcpStream::poll_recv(self, cx, buf)
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        TcpStream::poll_send(self, cx, buf)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        TcpStream::shutdown(self, how)
+    }
+}
+
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, buf)
+    }
+
+    /// A socket has no user-space buffer: nothing to flush.
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down the write side: the peer reads end of stream.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}

@@ -1,0 +1,266 @@
+//! `UnixListener` and `UnixStream`: stream sockets named by a file path.
+//!
+//! They have the shape of their TCP twins, and differ where the kernel does:
+//!
+//! * A Unix `connect(2)` has no handshake on the wire. It succeeds at once,
+//!   or, when the listener's backlog is full, fails with `EAGAIN`, and no
+//!   readiness event will say when to retry. `connect` then finishes the
+//!   job with a blocking `connect` on the blocking pool, which waits in the
+//!   kernel until the listener makes room.
+//! * Writing to a closed peer raises `SIGPIPE` just as with TCP, and std's
+//!   `UnixStream` writes with plain `write(2)`, so evloop sends with
+//!   `MSG_NOSIGNAL` (see `sys.rs`).
+//! * The socket file stays behind after the listener is closed: remove it
+//!   before binding the same path again.
+
+use std::io::{self, Read};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, SockAddr};
+
+use super::accept::Reserve;
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf};
+use super::sys;
+use crate::reactor::Async;
+use crate::runtime::context;
+
+/// A Unix domain socket listening for connections.
+///
+/// ```
+/// evloop::block_on(async {
+///     let path = std::env::temp_dir().join(format!("evloop-doc-{}.sock", std::process::id()));
+///     let _ = std::fs::remove_file(&path);
+///     let listener = evloop::net::UnixListener::bind(&path)?;
+///     let _client = evloop::net::UnixStream::connect(&path).await?;
+///     let (_server_side, _addr) = listener.accept().await?;
+///     std::fs::remove_file(&path)
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct UnixListener {
+    /// The listening socket, registered with the loop.
+    io: Async<mio::net::UnixListener>,
+    /// The spare descriptor for running out of descriptors; see `accept.rs`.
+    reserve: Reserve,
+}
+
+impl UnixListener {
+    /// Creates the socket file at `path` and listens on it. Fails with
+    /// `AddrInUse` if the file exists.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let socket = super::tcp_listener::listen(Domain::UNIX, &SockAddr::unix(path)?)?;
+        let listener = std::os::unix::net::UnixListener::from(OwnedFd::from(socket));
+        UnixListener::from_mio(mio::net::UnixListener::from_std(listener))
+    }
+
+    /// Wraps a std listener, switching it to non-blocking mode.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        UnixListener::from_mio(mio::net::UnixListener::from_std(listener))
+    }
+
+    fn from_mio(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            io: Async::new(listener)?,
+            reserve: Reserve::new(),
+        })
+    }
+
+    /// Waits for a connection and accepts it; as
+    /// [`TcpListener::accept`](super::TcpListener::accept), including the
+    /// handling of running out of descriptors.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, addr) = self
+            .io
+            .read_with(|listener| self.reserve.accept(|| listener.accept()))
+            .await?;
+        Ok((UnixStream::from_mio(stream)?, addr))
+    }
+
+    /// The path the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+/// A connected Unix domain stream socket; the twin of
+/// [`TcpStream`](super::TcpStream).
+#[derive(Debug)]
+pub struct UnixStream {
+    /// The connected socket, registered with the loop.
+    io: Async<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`. Nobody listening there gives
+    /// `ConnectionRefused` (a stale socket file) or `NotFound` (no file).
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let stream = match mio::net::UnixStream::connect(path.as_ref()) {
+            Ok(stream) => UnixStream::from_mio(stream)?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return UnixStream::connect_blocking(path.as_ref().to_owned()).await;
+            }
+            Err(e) => return Err(e),
+        };
+        stream
+            .io
+            .write_with(|socket| {
+                super::tcp_stream::connected(socket.take_error(), socket.peer_addr())
+            })
+            .await?;
+        Ok(stream)
+    }
+
+    /// The full-backlog path of `connect`; see the module docs.
+    async fn connect_blocking(path: std::path::PathBuf) -> io::Result<UnixStream> {
+        let job = move || std::os::unix::net::UnixStream::connect(path);
+        let handle = context::with_core(|core| core.shared.blocking.spawn(job))
+            .ok_or_else(|| io::Error::other("evloop: UnixStream::connect outside of a runtime"))?;
+        let stream = handle
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))??;
+        UnixStream::from_std(stream)
+    }
+
+    /// A pair of connected sockets (`socketpair(2)`).
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    /// Wraps a connected std stream, switching it to non-blocking mode.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::from_mio(mio::net::UnixStream::from_std(stream))
+    }
+
+    fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: Async::new(stream)?,
+        })
+    }
+
+    /// The address of the other end (unnamed for a client socket).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Shuts down the read side, the write side, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Splits the stream into owned halves; see
+    /// [`TcpStream::into_split`](super::TcpStream::into_split).
+    pub fn into_split(self) -> (OwnedReadHalf<UnixStream>, OwnedWriteHalf<UnixStream>) {
+        split::split(self)
+    }
+
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        self.io
+            .poll_read_stream(cx, len, |mut socket| socket.read(buf))
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write_stream(cx, buf.len(), |socket| sys::send(socket.as_fd(), buf))
+    }
+}
+
+impl split::Split for UnixStream {}
+
+impl split::private::Duplex for UnixStream {
+    fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        UnixStream::poll_recv(self, cx, buf)
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        UnixStream::poll_send(self, cx, buf)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        UnixStream::shutdown(self, how)
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsyncRead for &UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+impl AsyncWrite for &UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down the write side: the peer reads end of stream.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_recv(cx, buf)
+    }
+}
+
+impl AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_send(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
