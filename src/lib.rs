@@ -66,6 +66,8 @@ pub use task::{JoinError, JoinHandle, yield_now};
 /// The book in `docs/`, compiled so that its examples stay true.
 #[cfg(doctest)]
 mod book {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
     #[doc = include_str!("../docs/01-epoll.md")]
     struct Epoll;
     #[doc = include_str!("../docs/02-futures-and-wakers.md")]
