@@ -34,6 +34,54 @@
 //! `futures::io::copy`, `BufReader`, `split` and friends work on them. Closing
 //! a stream through `AsyncWrite::poll_close` shuts down its write side.
 
+/// `futures_io::AsyncRead` and `AsyncWrite` for a stream type and for a
+/// shared reference to it (`&TcpStream` reads and writes too, as
+/// `&std::net::TcpStream` does). The type needs `poll_recv`, `poll_send`
+/// and `shutdown` taking `&self`. A socket has no user-space buffer, so
+/// flushing is a no-op; closing shuts down the write side and the peer reads
+/// end of stream.
+macro_rules! impl_stream_io {
+    ($stream:ty) => {
+        impl_stream_io!(@one $stream);
+        impl_stream_io!(@one &$stream);
+    };
+    (@one $ty:ty) => {
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_recv(cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_send(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+
 mod accept;
 mod split;
 mod sys;
