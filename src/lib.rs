@@ -76,4 +76,12 @@ mod book {
     struct TaskTable;
     #[doc = include_str!("../docs/04-the-loop-turn.md")]
     struct TheLoopTurn;
+    #[doc = include_str!("../docs/05-timers.md")]
+    struct Timers;
+    #[doc = include_str!("../docs/06-one-read.md")]
+    struct OneRead;
+    #[doc = include_str!("../docs/07-edge-triggered.md")]
+    struct EdgeTriggered;
+    #[doc = include_str!("../docs/08-blocking-pool.md")]
+    struct BlockingPool;
 }
