@@ -41,7 +41,7 @@
 //!         evloop::yield_now().await; // let the others run
 //!         2
 //!     });
-//!     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+//!     assert_eq!(a.await.expect("no panic") + b.await.expect("no panic"), 3);
 //! });
 //! # Ok::<(), std::io::Error>(())
 //! ```
