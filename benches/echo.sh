@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # Echo server shoot-out: evloop (examples/echo.rs) against tokio's
-# current-thread runtime (examples/tokio_echo.rs), under the same closed-loop
-# load (examples/echo_bench.rs, itself on evloop).
+# current-thread runtime (examples/tokio_echo.rs), with a hand-written mio
+# loop (examples/mio_echo.rs) as the floor no runtime can go below, all
+# under the same closed-loop load (examples/echo_bench.rs, on evloop).
 #
-# Run: bash benches/echo.sh            (ROUNDS=3 SECS=3 WARMUP=1 by default)
+# Run: bash benches/echo.sh                 (MODE=alternate ROUNDS=3 SECS=3)
+#      MODE=together ROUNDS=8 bash benches/echo.sh
 #
-# The server is pinned to core 0 and the load generator to core 1 (taskset);
-# the two servers take turns, several rounds, so drift on a shared machine
-# hits both alike. For each run we read the server's CPU time
-# (utime + stime from /proc/PID/stat) before and after the load, and divide
-# by the messages echoed: CPU microseconds per message, the cost that
-# matters once the server is the bottleneck. Ratios are evloop / tokio:
-# above 1 is better for throughput, below 1 is better for CPU per message.
+# Servers are pinned to core 0 and load generators to core 1 (taskset). For
+# each server we read its CPU time before and after the load (nanoseconds
+# from /proc/PID/schedstat; utime + stime from /proc/PID/stat where that is
+# missing) and divide by the messages echoed: CPU microseconds per message.
+# Ratios are against tokio: above 1 is better for throughput, below 1 is
+# better for CPU per message.
+#
+# Two ways to take turns (docs/performance.md says what each shows):
+#   alternate  the servers run one after another, in an order that flips
+#              each round; a server has the machine to itself, so its
+#              throughput is measured, but a shared VM's speed drifts from
+#              one run to the next by more than the servers differ.
+#   together   all servers run at the same time, each with its own load
+#              generator: every moment's machine speed hits them alike, so
+#              CPU per message compares to within a percent. Throughput is
+#              not compared here: the generators share core 1 and set it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+MODE=${MODE:-alternate}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-3}
 WARMUP=${WARMUP:-1}
 WORKLOADS=${WORKLOADS:-"64:64 256:1024"}   # conns:size
+SERVERS=${SERVERS:-"echo tokio_echo mio_echo"}
 PORT=${PORT:-7400}
+case $MODE in alternate | together) ;; *) echo "MODE is alternate or together" >&2; exit 2 ;; esac
 
-cargo build --release --quiet --example echo --example tokio_echo --example echo_bench
+cargo build --release --quiet --example echo --example tokio_echo --example mio_echo \
+    --example echo_bench
 EX=target/release/examples
 HZ=$(getconf CLK_TCK)
 PIN_SERVER="taskset -c 0"
@@ -31,11 +46,19 @@ if ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; then
     PIN_SERVER=""; PIN_CLIENT=""
 fi
 
-cpu_ticks() { # utime + stime of PID, in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+name() { # the name a server goes by in the report
+    case $1 in echo) echo evloop ;; tokio_echo) echo tokio ;; mio_echo) echo mio-floor ;; *) echo "$1" ;; esac
 }
 
-user_ticks() { # utime alone: the runtime's own code, without the kernel's
+cpu_ns() { # CPU time of PID so far, in nanoseconds
+    if [ -r "/proc/$1/schedstat" ]; then
+        awk '{ print $1 }' "/proc/$1/schedstat"
+    else
+        awk -v hz="$HZ" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
+    fi
+}
+
+user_ticks() { # utime alone: the server's own code, without the kernel's
     awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$1/stat"
 }
 
@@ -47,65 +70,108 @@ wait_for_port() {
     echo "server on port $1 did not come up" >&2; return 1
 }
 
-RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS"' EXIT
-
-run_one() { # server conns size round
-    local server=$1 conns=$2 size=$3 port=$((PORT++))
-    $PIN_SERVER "$EX/$server" "127.0.0.1:$port" >/dev/null 2>&1 &
-    local pid=$!
-    wait_for_port "$port"
-    local before; before=$(cpu_ticks "$pid")
-    local ubefore; ubefore=$(user_ticks "$pid")
-    local out; out=$($PIN_CLIENT "$EX/echo_bench" --addr "127.0.0.1:$port" \
-        --conns "$conns" --size "$size" --secs "$SECS" --warmup "$WARMUP" | tail -n 1)
-    local after; after=$(cpu_ticks "$pid")
-    local uafter; uafter=$(user_ticks "$pid")
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    local all_msgs mps p50 p99
-    all_msgs=$(sed -E 's/.*all_msgs=([0-9]+).*/\1/' <<<"$out")
-    mps=$(sed -E 's/.*msgs_per_sec=([0-9.]+).*/\1/' <<<"$out")
-    p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$out")
-    p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$out")
-    local us_per_msg user_us
-    us_per_msg=$(awk -v t=$((after - before)) -v hz="$HZ" -v m="$all_msgs" \
-        'BEGIN { printf "%.3f", t / hz * 1e6 / m }')
-    user_us=$(awk -v t=$((uafter - ubefore)) -v hz="$HZ" -v m="$all_msgs" \
-        'BEGIN { printf "%.3f", t / hz * 1e6 / m }')
-    printf "%-10s %4d x %-5d  %10.0f msgs/s  %7.3f CPU us/msg (user %6.3f)  p50 %5d us  p99 %6d us\n" \
-        "${server%_echo}" "$conns" "$size" "$mps" "$us_per_msg" "$user_us" "$p50" "$p99"
-    echo "$server $conns:$size $mps $us_per_msg $user_us" >>"$RESULTS"
+field() { # field NAME LINE: the value of NAME=... in a key=value line
+    sed -E "s/.*[[:space:]]$1=([0-9.]+).*/\1/" <<<" $2"
 }
 
-for round in $(seq "$ROUNDS"); do
-    echo "--- round $round/$ROUNDS"
+RESULTS=$(mktemp)
+WORK=$(mktemp -d)
+trap 'rm -rf "$RESULTS" "$WORK"' EXIT
+
+# One round of one workload: start SERVERS (all at once or one by one),
+# load each with its own echo_bench, append a line per server to RESULTS.
+round() { # round_no conns size
+    local round_no=$1 conns=$2 size=$3 servers=$SERVERS
+    if [ "$MODE" = alternate ] && [ $((round_no % 2)) -eq 0 ]; then
+        servers=$(tr ' ' '\n' <<<"$SERVERS" | tac | tr '\n' ' ')  # flip the order
+    fi
+    if [ "$MODE" = together ]; then
+        measure $servers
+    else
+        for server in $servers; do measure "$server"; done
+    fi
+    for server in $SERVERS; do
+        local out; out=$(cat "$WORK/$server.out")
+        local mps us user
+        mps=$(field msgs_per_sec "$out")
+        us=$(cut -d' ' -f1 "$WORK/$server.cpu")
+        user=$(cut -d' ' -f2 "$WORK/$server.cpu")
+        printf "%-10s %4d x %-5d  %10.0f msgs/s  %7.3f CPU us/msg (user %6.3f)  p50 %5d us  p99 %6d us\n" \
+            "$(name "$server")" "$conns" "$size" "$mps" "$us" "$user" \
+            "$(field p50_us "$out")" "$(field p99_us "$out")"
+        echo "$round_no $server $conns:$size $mps $us $user" >>"$RESULTS"
+    done
+}
+
+measure() { # servers...: run them at the same time, each with its own load
+    local server pids=() clients=() ports=() before=() ubefore=() i=0
+    for server in "$@"; do
+        ports+=($((PORT++)))
+        $PIN_SERVER "$EX/$server" "127.0.0.1:${ports[-1]}" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    for server in "$@"; do
+        wait_for_port "${ports[$i]}"
+        before+=("$(cpu_ns "${pids[$i]}")"); ubefore+=("$(user_ticks "${pids[$i]}")")
+        $PIN_CLIENT "$EX/echo_bench" --addr "127.0.0.1:${ports[$i]}" --conns "$conns" \
+            --size "$size" --secs "$SECS" --warmup "$WARMUP" >"$WORK/$server.out" &
+        clients+=($!)
+        i=$((i + 1))
+    done
+    i=0
+    for server in "$@"; do
+        wait "${clients[$i]}"
+        local after uafter msgs
+        after=$(cpu_ns "${pids[$i]}"); uafter=$(user_ticks "${pids[$i]}")
+        kill "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true
+        msgs=$(field all_msgs "$(tail -n 1 "$WORK/$server.out")")
+        awk -v ns=$((after - ${before[$i]})) -v u=$((uafter - ${ubefore[$i]})) -v hz="$HZ" \
+            -v m="$msgs" 'BEGIN { printf "%.3f %.3f\n", ns / 1e3 / m, u / hz * 1e6 / m }' \
+            >"$WORK/$server.cpu"
+        tail -n 1 "$WORK/$server.out" >"$WORK/$server.tmp" && mv "$WORK/$server.tmp" "$WORK/$server.out"
+        i=$((i + 1))
+    done
+}
+
+echo "mode: $MODE, $ROUNDS rounds of $SECS s (+$WARMUP s warm-up), servers: $SERVERS"
+for round_no in $(seq "$ROUNDS"); do
+    echo "--- round $round_no/$ROUNDS"
     for workload in $WORKLOADS; do
-        conns=${workload%%:*}; size=${workload##*:}
-        run_one echo "$conns" "$size"
-        run_one tokio_echo "$conns" "$size"
+        round "$round_no" "${workload%%:*}" "${workload##*:}"
     done
 done
 
 echo
-echo "=== median over $ROUNDS rounds (ratio = evloop / tokio)"
+echo "=== $MODE, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
 for workload in $WORKLOADS; do
-    awk -v w="$workload" '
-        function median(a, n,   i, j, t) {
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
-        $2 == w && $1 == "echo"       { et[++ne] = $3; ec[ne] = $4; eu[ne] = $5 }
-        $2 == w && $1 == "tokio_echo" { tt[++nt] = $3; tc[nt] = $4; tu[nt] = $5 }
-        END {
-            # Paired: each evloop run against the tokio run right after it.
-            for (i = 1; i <= ne && i <= nt; i++) pr[i] = ec[i] / tc[i]
-            paired = median(pr, (ne < nt ? ne : nt))
-            e_t = median(et, ne); t_t = median(tt, nt)
-            e_c = median(ec, ne); t_c = median(tc, nt)
-            e_u = median(eu, ne); t_u = median(tu, nt)
-            split(w, p, ":")
-            printf "%4d conns x %5d B: evloop %9.0f msgs/s %6.3f us/msg | tokio %9.0f msgs/s %6.3f us/msg | throughput ratio %.3f, CPU/msg ratio %.3f (paired %.3f), user CPU/msg ratio %.3f\n",
-                p[1], p[2], e_t, e_c, t_t, t_c, e_t / t_t, e_c / t_c, paired, e_u / t_u
-        }' "$RESULTS"
+    for server in $SERVERS; do
+        [ "$server" = tokio_echo ] && continue
+        awk -v w="$workload" -v s="$server" -v label="$(name "$server")" -v mode="$MODE" '
+            function median(a, n,   i, j, t) {
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            $3 == w && $2 == s          { mps[$1] = $4; cpu[$1] = $5; usr[$1] = $6 }
+            $3 == w && $2 == "tokio_echo" { tmps[$1] = $4; tcpu[$1] = $5; tusr[$1] = $6 }
+            END {
+                for (r in mps) if (r in tmps) {
+                    n++
+                    thr[n] = mps[r] / tmps[r]; cr[n] = cpu[r] / tcpu[r]
+                    ur[n] = tusr[r] > 0 ? usr[r] / tusr[r] : 1
+                    if (cr[n] <= 1) cheaper++
+                    if (thr[n] >= 1) faster++
+                    lo = (n == 1 || cr[n] < lo) ? cr[n] : lo
+                    hi = (n == 1 || cr[n] > hi) ? cr[n] : hi
+                    e[n] = cpu[r]; t[n] = tcpu[r]
+                }
+                split(w, p, ":")
+                printf "%4d conns x %5d B  %-9s CPU/msg %6.3f us vs tokio %6.3f: ratio %.3f (range %.3f-%.3f, <= 1 in %d of %d)",
+                    p[1], p[2], label, median(e, n), median(t, n), median(cr, n), lo, hi, cheaper, n
+                if (mode == "alternate")
+                    printf "; throughput ratio %.3f (>= 1 in %d of %d); user CPU ratio %.3f",
+                        median(thr, n), faster, n, median(ur, n)
+                printf "\n"
+            }' "$RESULTS"
+    done
 done
