@@ -22,7 +22,11 @@
 #   together   all servers run at the same time, each with its own load
 #              generator: every moment's machine speed hits them alike, so
 #              CPU per message compares to within a percent. Throughput is
-#              not compared here: the generators share core 1 and set it.
+#              not compared here: the generators share core 1 and set it...
+#   together with QUOTA=30
+#              ...unless each server is held to the same CPU budget (30% of
+#              core 0, by a cgroup; needs root): then the servers are the
+#              bottleneck, and throughput says who echoes more per CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +37,11 @@ WARMUP=${WARMUP:-1}
 WORKLOADS=${WORKLOADS:-"64:64 256:1024"}   # conns:size
 SERVERS=${SERVERS:-"echo tokio_echo mio_echo"}
 PORT=${PORT:-7400}
+QUOTA=${QUOTA:-}   # percent of one core per server, MODE=together only
 case $MODE in alternate | together) ;; *) echo "MODE is alternate or together" >&2; exit 2 ;; esac
+if [ -n "$QUOTA" ] && [ "$MODE" != together ]; then
+    echo "QUOTA needs MODE=together" >&2; exit 2
+fi
 
 cargo build --release --quiet --example echo --example tokio_echo --example mio_echo \
     --example echo_bench
@@ -76,7 +84,37 @@ field() { # field NAME LINE: the value of NAME=... in a key=value line
 
 RESULTS=$(mktemp)
 WORK=$(mktemp -d)
-trap 'rm -rf "$RESULTS" "$WORK"' EXIT
+CGROUPS=()
+cleanup() {
+    rm -rf "$RESULTS" "$WORK"
+    for cg in "${CGROUPS[@]}"; do rmdir "$cg" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# QUOTA: one CPU cgroup per server, each allowed QUOTA% of a core (in 10 ms
+# periods, so that a throttled server waits milliseconds, not 100 ms).
+if [ -n "$QUOTA" ]; then
+    for server in $SERVERS; do
+        if [ -e /sys/fs/cgroup/cgroup.controllers ]; then             # cgroup v2
+            cg=/sys/fs/cgroup/echo_sh_$server
+            mkdir -p "$cg" && echo "$((QUOTA * 100)) 10000" >"$cg/cpu.max"
+        else                                                          # cgroup v1
+            cg=/sys/fs/cgroup/cpu/echo_sh_$server
+            mkdir -p "$cg" && echo 10000 >"$cg/cpu.cfs_period_us" &&
+                echo $((QUOTA * 100)) >"$cg/cpu.cfs_quota_us"
+        fi || { echo "QUOTA: cannot set up a CPU cgroup (root and a cpu controller needed)" >&2; exit 2; }
+        CGROUPS+=("$cg")
+    done
+fi
+
+cgroup_prefix() { # server: a command prefix that runs what follows in its cgroup
+    CGROUP_PREFIX=()
+    [ -n "$QUOTA" ] || return 0
+    local cg=/sys/fs/cgroup/echo_sh_$1
+    [ -d "$cg" ] || cg=/sys/fs/cgroup/cpu/echo_sh_$1
+    # The shell joins the cgroup, then becomes the server (same PID).
+    CGROUP_PREFIX=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg")
+}
 
 # One round of one workload: start SERVERS (all at once or one by one),
 # load each with its own echo_bench, append a line per server to RESULTS.
@@ -107,7 +145,8 @@ measure() { # servers...: run them at the same time, each with its own load
     local server pids=() clients=() ports=() before=() ubefore=() i=0
     for server in "$@"; do
         ports+=($((PORT++)))
-        $PIN_SERVER "$EX/$server" "127.0.0.1:${ports[-1]}" >/dev/null 2>&1 &
+        cgroup_prefix "$server"
+        "${CGROUP_PREFIX[@]}" $PIN_SERVER "$EX/$server" "127.0.0.1:${ports[-1]}" >/dev/null 2>&1 &
         pids+=($!)
     done
     for server in "$@"; do
@@ -133,7 +172,7 @@ measure() { # servers...: run them at the same time, each with its own load
     done
 }
 
-echo "mode: $MODE, $ROUNDS rounds of $SECS s (+$WARMUP s warm-up), servers: $SERVERS"
+echo "mode: $MODE${QUOTA:+, $QUOTA% of a core per server}, $ROUNDS rounds of $SECS s (+$WARMUP s warm-up), servers: $SERVERS"
 for round_no in $(seq "$ROUNDS"); do
     echo "--- round $round_no/$ROUNDS"
     for workload in $WORKLOADS; do
@@ -142,11 +181,11 @@ for round_no in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "=== $MODE, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
+echo "=== $MODE${QUOTA:+ (QUOTA=$QUOTA)}, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
 for workload in $WORKLOADS; do
     for server in $SERVERS; do
         [ "$server" = tokio_echo ] && continue
-        awk -v w="$workload" -v s="$server" -v label="$(name "$server")" -v mode="$MODE" '
+        awk -v w="$workload" -v s="$server" -v label="$(name "$server")" -v mode="$MODE$QUOTA" '
             function median(a, n,   i, j, t) {
                 for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
                     if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -168,7 +207,7 @@ for workload in $WORKLOADS; do
                 split(w, p, ":")
                 printf "%4d conns x %5d B  %-9s CPU/msg %6.3f us vs tokio %6.3f: ratio %.3f (range %.3f-%.3f, <= 1 in %d of %d)",
                     p[1], p[2], label, median(e, n), median(t, n), median(cr, n), lo, hi, cheaper, n
-                if (mode == "alternate")
+                if (mode != "together")
                     printf "; throughput ratio %.3f (>= 1 in %d of %d); user CPU ratio %.3f",
                         median(thr, n), faster, n, median(ur, n)
                 printf "\n"
