@@ -63,7 +63,7 @@ fn main() -> io::Result<()> {
         }
         for event in events.iter() {
             if event.token() == LISTENER {
-                accept_all(&listener, &poll, &mut conns)?;
+                accept_all(&listener, &poll, &mut conns);
                 continue;
             }
             let key = event.token().0;
@@ -76,8 +76,8 @@ fn main() -> io::Result<()> {
             conn.readable |= event.is_readable() || event.is_read_closed();
             conn.writable |= event.is_writable();
             if event.is_error() || !serve(conn, &mut buf) {
-                let mut conn = conns.remove(key);
-                poll.registry().deregister(&mut conn.stream)?;
+                // Closing the socket also takes it out of the epoll set.
+                drop(conns.remove(key));
             }
         }
     }
@@ -86,17 +86,23 @@ fn main() -> io::Result<()> {
 /// Accepts until `WouldBlock` (edge-triggered: one event, any number of
 /// connections). A failed accept (out of fds, say) drops that attempt and
 /// waits for the next edge; the other connections keep being served.
-fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Slab<Conn>) -> io::Result<()> {
+fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Slab<Conn>) {
     loop {
         match listener.accept() {
             Ok((mut stream, _peer)) => {
-                stream.set_nodelay(true)?;
+                // Fails only for a peer that is already gone; its first
+                // read will say so.
+                let _ = stream.set_nodelay(true);
                 let entry = conns.vacant_entry();
-                poll.registry().register(
+                let registered = poll.registry().register(
                     &mut stream,
                     Token(entry.key()),
                     Interest::READABLE | Interest::WRITABLE,
-                )?;
+                );
+                if let Err(e) = registered {
+                    eprintln!("cannot watch a new connection: {e}");
+                    continue; // dropping the stream closes it
+                }
                 entry.insert(Conn {
                     stream,
                     pending: Vec::new(),
@@ -104,11 +110,11 @@ fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Slab<Conn>) -> io
                     writable: true,
                 });
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 eprintln!("accept error: {e}");
-                return Ok(());
+                return;
             }
         }
     }
