@@ -129,7 +129,7 @@ round() { # round_no conns size
         for server in $servers; do measure "$server"; done
     fi
     for server in $SERVERS; do
-        local out; out=$(cat "$WORK/$server.out")
+        local out; out=$(tail -n 1 "$WORK/$server.out")
         local mps us user
         mps=$(field msgs_per_sec "$out")
         us=$(cut -d' ' -f1 "$WORK/$server.cpu")
@@ -167,7 +167,6 @@ measure() { # servers...: run them at the same time, each with its own load
         awk -v ns=$((after - ${before[$i]})) -v u=$((uafter - ${ubefore[$i]})) -v hz="$HZ" \
             -v m="$msgs" 'BEGIN { printf "%.3f %.3f\n", ns / 1e3 / m, u / hz * 1e6 / m }' \
             >"$WORK/$server.cpu"
-        tail -n 1 "$WORK/$server.out" >"$WORK/$server.tmp" && mv "$WORK/$server.tmp" "$WORK/$server.out"
         i=$((i + 1))
     done
 }
