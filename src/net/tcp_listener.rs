@@ -71,7 +71,7 @@ impl TcpListener {
         TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
     }
 
-    fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+    pub(super) fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: Async::new(listener)?,
             reserve: Reserve::new(),
@@ -96,6 +96,25 @@ impl TcpListener {
                 .poll_read_with(cx, |listener| self.reserve.accept(|| listener.accept()))
         )?;
         Poll::Ready(Ok((TcpStream::from_mio(stream)?, addr)))
+    }
+
+    /// Deregisters the listener and gives back the std listener, still in
+    /// non-blocking mode (as tokio's).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        let socket = self.io.into_inner()?;
+        Ok(std::net::TcpListener::from(std::os::fd::OwnedFd::from(
+            socket,
+        )))
+    }
+
+    /// The IP time-to-live of the accepted connections' packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets the IP time-to-live (inherited by accepted connections).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
     }
 
     /// The address the listener is bound to (with the real port if you
