@@ -62,6 +62,9 @@ fn assert_send_sync() {
     both::<mpsc::UnboundedReceiver<u8>>();
     both::<mpsc::Send<'static, u8>>();
     both::<mpsc::Recv<'static, u8>>();
+    both::<mpsc::Permit<'static, u8>>();
+    both::<mpsc::Reserve<'static, u8>>();
+    both::<mpsc::Closed<'static, u8>>();
     both::<Semaphore>();
     both::<Acquire<'static>>();
     both::<AcquireOwned>();
