@@ -38,7 +38,7 @@ mod park;
 mod semaphore;
 mod waiters;
 
-pub use mutex::{Lock, Mutex, MutexGuard, TryLockError};
+pub use mutex::{Lock, MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
@@ -78,6 +78,8 @@ fn assert_send_sync() {
     // A `Mutex` makes a `Send` but `!Sync` value shareable, as std's does.
     sync::<Mutex<std::cell::Cell<u8>>>();
     send::<MutexGuard<'static, std::cell::Cell<u8>>>();
+    both::<OwnedMutexGuard<Vec<u8>>>();
+    both::<MappedMutexGuard<'static, Vec<u8>>>();
 }
 
 /// Chapter 9 of the book in `docs/`, compiled so that its examples stay true.

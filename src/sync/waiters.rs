@@ -123,6 +123,16 @@ impl WaitList {
         node.waker.take()
     }
 
+    /// Serves the most recent node (LIFO), as [`WaitList::pop_front`]
+    /// serves the oldest; for `Notify::notify_last`.
+    pub(crate) fn pop_back(&mut self) -> Option<Waker> {
+        let key = self.tail?;
+        self.unlink(key);
+        let node = &mut self.nodes[key];
+        node.served = Some(Served::Handed);
+        node.waker.take()
+    }
+
     /// Serves every node waiting right now with `how`; their wakers go into
     /// `wakers`.
     pub(crate) fn drain_into(&mut self, how: Served, wakers: &mut Vec<Waker>) {
