@@ -12,6 +12,8 @@
 //! | [`Semaphore`] | a permit is free | `Semaphore` |
 //! | [`Notify`] | someone calls `notify_one`/`notify_waiters` | `Event`, `Condition` |
 //! | [`Mutex`] | the lock is handed to it | `Lock` |
+//! | [`RwLock`] | no writer holds it (reads) / nobody holds it (writes) | - |
+//! | [`watch`] | the latest value changes | `Event` plus a value |
 //!
 //! # The common design
 //!
@@ -35,11 +37,14 @@ mod mutex;
 mod notify;
 pub mod oneshot;
 mod park;
+mod rwlock;
 mod semaphore;
 mod waiters;
+pub mod watch;
 
 pub use mutex::{Lock, MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,
@@ -71,6 +76,11 @@ fn assert_send_sync() {
     both::<SemaphorePermit<'static>>();
     both::<OwnedSemaphorePermit>();
     both::<Notify>();
+    both::<RwLock<Vec<u8>>>();
+    both::<RwLockReadGuard<'static, Vec<u8>>>();
+    both::<RwLockWriteGuard<'static, Vec<u8>>>();
+    both::<watch::Sender<u8>>();
+    both::<watch::Receiver<u8>>();
     both::<Notified<'static>>();
     both::<Mutex<Vec<u8>>>();
     both::<Lock<'static, Vec<u8>>>();

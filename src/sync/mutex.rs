@@ -84,6 +84,12 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 #[error("the mutex is locked")]
 pub struct TryLockError(());
 
+impl TryLockError {
+    pub(crate) fn new() -> TryLockError {
+        TryLockError(())
+    }
+}
+
 impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
     pub fn new(value: T) -> Mutex<T> {
