@@ -23,10 +23,16 @@ fn create_dir_needs_its_parent_and_refuses_an_existing_one() {
         fs::create_dir(dir.join("a")).await.expect("created");
         let e = fs::create_dir(dir.join("a")).await.expect_err("exists");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let e = fs::create_dir(dir.join("x/y")).await.expect_err("no parent");
+        let e = fs::create_dir(dir.join("x/y"))
+            .await
+            .expect_err("no parent");
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        fs::create_dir_all(dir.join("x/y")).await.expect("with parents");
-        fs::create_dir_all(dir.join("x/y")).await.expect("existing is fine");
+        fs::create_dir_all(dir.join("x/y"))
+            .await
+            .expect("with parents");
+        fs::create_dir_all(dir.join("x/y"))
+            .await
+            .expect("existing is fine");
         fs::remove_dir(dir.join("a")).await.expect("empty dir");
         let e = fs::remove_dir(dir.join("x")).await.expect_err("not empty");
         assert_eq!(e.kind(), ErrorKind::DirectoryNotEmpty);
@@ -50,10 +56,20 @@ fn dir_builder_sets_the_mode_and_recursion() {
             .create(dir.join("p/q"))
             .await
             .expect("recursive");
-        let mode = std::fs::metadata(dir.join("p/q")).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(dir.join("p/q"))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
-        DirBuilder::new().recursive(true).create(dir.join("p/q")).await.expect("exists: ok");
-        let e = DirBuilder::new().create(dir.join("p/q")).await.expect_err("exists");
+        DirBuilder::new()
+            .recursive(true)
+            .create(dir.join("p/q"))
+            .await
+            .expect("exists: ok");
+        let e = DirBuilder::new()
+            .create(dir.join("p/q"))
+            .await
+            .expect_err("exists");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
     });
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -65,22 +81,51 @@ fn links_canonicalize_and_try_exists() {
     evloop::block_on(async {
         let target = dir.join("target");
         fs::write(&target, b"data").await.expect("write");
-        fs::symlink(&target, dir.join("soft")).await.expect("symlink");
-        assert_eq!(fs::read_link(dir.join("soft")).await.expect("readlink"), target);
-        assert!(fs::symlink_metadata(dir.join("soft")).await.expect("lstat").file_type().is_symlink());
+        fs::symlink(&target, dir.join("soft"))
+            .await
+            .expect("symlink");
+        assert_eq!(
+            fs::read_link(dir.join("soft")).await.expect("readlink"),
+            target
+        );
+        assert!(
+            fs::symlink_metadata(dir.join("soft"))
+                .await
+                .expect("lstat")
+                .file_type()
+                .is_symlink()
+        );
         let e = fs::read_link(&target).await.expect_err("not a link");
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        fs::hard_link(&target, dir.join("hard")).await.expect("link");
+        fs::hard_link(&target, dir.join("hard"))
+            .await
+            .expect("link");
         assert_eq!(fs::read(dir.join("hard")).await.expect("read"), b"data");
-        let e = fs::hard_link(dir.join("missing"), dir.join("h2")).await.expect_err("no source");
+        let e = fs::hard_link(dir.join("missing"), dir.join("h2"))
+            .await
+            .expect_err("no source");
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        let canonical = fs::canonicalize(dir.join("soft")).await.expect("canonicalize");
+        let canonical = fs::canonicalize(dir.join("soft"))
+            .await
+            .expect("canonicalize");
         assert_eq!(canonical, std::fs::canonicalize(&target).expect("std"));
         assert!(fs::try_exists(dir.join("soft")).await.expect("exists"));
-        assert!(!fs::try_exists(dir.join("missing")).await.expect("certainly not"));
-        fs::symlink(dir.join("nowhere"), dir.join("dangling")).await.expect("dangling ok");
-        assert!(!fs::try_exists(dir.join("dangling")).await.expect("follows the link"));
-        let e = fs::canonicalize(dir.join("dangling")).await.expect_err("target missing");
+        assert!(
+            !fs::try_exists(dir.join("missing"))
+                .await
+                .expect("certainly not")
+        );
+        fs::symlink(dir.join("nowhere"), dir.join("dangling"))
+            .await
+            .expect("dangling ok");
+        assert!(
+            !fs::try_exists(dir.join("dangling"))
+                .await
+                .expect("follows the link")
+        );
+        let e = fs::canonicalize(dir.join("dangling"))
+            .await
+            .expect_err("target missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
     });
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -92,11 +137,23 @@ fn set_permissions_on_a_path_and_on_a_file() {
     evloop::block_on(async {
         let path = dir.join("f");
         let mut file = File::create(&path).await.expect("create");
-        file.set_permissions(std::fs::Permissions::from_mode(0o600)).await.expect("fchmod");
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .await
+            .expect("fchmod");
         let mode = file.metadata().await.expect("fstat").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).await.expect("chmod");
-        assert_eq!(fs::metadata(&path).await.expect("stat").permissions().mode() & 0o777, 0o640);
+        fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))
+            .await
+            .expect("chmod");
+        assert_eq!(
+            fs::metadata(&path)
+                .await
+                .expect("stat")
+                .permissions()
+                .mode()
+                & 0o777,
+            0o640
+        );
         let e = fs::set_permissions(dir.join("missing"), std::fs::Permissions::from_mode(0o600))
             .await
             .expect_err("no file");
@@ -118,7 +175,10 @@ fn try_clone_shares_the_position_at_the_logical_offset() {
         let mut clone = file.try_clone().await.expect("dup");
         let mut rest = Vec::new();
         clone.read_to_end(&mut rest).await.expect("read");
-        assert_eq!(rest, b"23456789", "the clone starts where the original stood");
+        assert_eq!(
+            rest, b"23456789",
+            "the clone starts where the original stood"
+        );
         let mut after = Vec::new();
         file.read_to_end(&mut after).await.expect("read");
         assert!(after.is_empty(), "the position is shared");

@@ -125,7 +125,10 @@ fn recv_many_frees_slots_for_waiting_senders() {
         settle(3).await;
         let mut buf = Vec::new();
         assert_eq!(rx.recv_many(&mut buf, 2).await, 2);
-        within(10, blocked).await.expect("no panic").expect("both sent");
+        within(10, blocked)
+            .await
+            .expect("no panic")
+            .expect("both sent");
         assert_eq!(rx.recv_many(&mut buf, 2).await, 2);
         assert_eq!(buf, [1, 2, 3, 4]);
     });
@@ -135,7 +138,9 @@ fn recv_many_frees_slots_for_waiting_senders() {
 fn send_timeout_gives_the_value_back_when_no_room_comes() {
     evloop::block_on(async {
         let (tx, mut rx) = mpsc::channel(1);
-        tx.send_timeout(1, Duration::from_millis(10)).await.expect("room");
+        tx.send_timeout(1, Duration::from_millis(10))
+            .await
+            .expect("room");
         let err = tx
             .send_timeout(2, Duration::from_millis(20))
             .await
@@ -145,7 +150,10 @@ fn send_timeout_gives_the_value_back_when_no_room_comes() {
         assert_eq!(rx.recv().await, Some(1));
         assert_eq!(tx.capacity(), 1, "the timed-out send left no reserved slot");
         drop(rx);
-        let err = tx.send_timeout(3, Duration::from_secs(5)).await.expect_err("closed");
+        let err = tx
+            .send_timeout(3, Duration::from_secs(5))
+            .await
+            .expect_err("closed");
         assert!(matches!(err, SendTimeoutError::Closed(3)));
     });
 }

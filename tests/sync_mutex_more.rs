@@ -77,7 +77,10 @@ fn a_mapped_guard_reaches_one_field_and_keeps_the_lock() {
         let mutex = Mutex::new((String::from("name"), 0u32));
         let mut count = MutexGuard::map(mutex.lock().await, |pair| &mut pair.1);
         *count += 5;
-        assert!(mutex.try_lock().is_err(), "still locked through the mapped guard");
+        assert!(
+            mutex.try_lock().is_err(),
+            "still locked through the mapped guard"
+        );
         assert_eq!(format!("{count:?}"), "5");
         drop(count);
         assert_eq!(mutex.try_lock().expect("unlocked").1, 5);
@@ -104,7 +107,11 @@ fn notify_last_wakes_the_newest_waiter_or_stores_a_permit() {
         assert_eq!(*order.lock().expect("no panic"), [2], "the newest first");
         notify.notify_one();
         settle(5).await;
-        assert_eq!(*order.lock().expect("no panic"), [2, 0], "notify_one: the oldest");
+        assert_eq!(
+            *order.lock().expect("no panic"),
+            [2, 0],
+            "notify_one: the oldest"
+        );
         notify.notify_last();
         for task in tasks {
             within(10, task).await.expect("no panic");

@@ -32,7 +32,10 @@ fn closed_resolves_when_the_receiver_closes_and_a_value_is_then_refused() {
             tx
         });
         assert!(futures::poll!(closed.as_mut()).is_pending());
-        assert!(futures::poll!(closed.as_mut()).is_pending(), "re-polling keeps waiting");
+        assert!(
+            futures::poll!(closed.as_mut()).is_pending(),
+            "re-polling keeps waiting"
+        );
         rx.close();
         let tx = within(10, closed).await;
         assert!(tx.is_closed());

@@ -21,7 +21,11 @@ fn readers_share_and_a_writer_is_alone() {
                 evloop::spawn(async move {
                     if i % 5 == 0 {
                         let mut w = lock.write().await;
-                        assert_eq!(readers.load(Ordering::SeqCst), 0, "no reader beside a writer");
+                        assert_eq!(
+                            readers.load(Ordering::SeqCst),
+                            0,
+                            "no reader beside a writer"
+                        );
                         evloop::yield_now().await;
                         *w += 1;
                     } else {
@@ -38,7 +42,10 @@ fn readers_share_and_a_writer_is_alone() {
             task.await.expect("no panic");
         }
         assert_eq!(*lock.read().await, 4);
-        assert!(most.load(Ordering::SeqCst) > 1, "readers were inside together");
+        assert!(
+            most.load(Ordering::SeqCst) > 1,
+            "readers were inside together"
+        );
     });
 }
 
@@ -49,7 +56,10 @@ fn a_waiting_writer_goes_before_readers_that_come_after_it() {
         let first = lock.read().await;
         let mut writer = Box::pin(lock.write());
         assert!(futures::poll!(writer.as_mut()).is_pending());
-        assert!(lock.try_read().is_err(), "a later reader queues behind the writer");
+        assert!(
+            lock.try_read().is_err(),
+            "a later reader queues behind the writer"
+        );
         let mut reader = Box::pin(lock.read());
         assert!(futures::poll!(reader.as_mut()).is_pending());
         drop(first);
@@ -70,7 +80,9 @@ fn try_forms_and_a_cancelled_writer_loses_nothing() {
         let mut writer = Box::pin(lock.write());
         assert!(futures::poll!(writer.as_mut()).is_pending());
         drop(writer);
-        let r2 = lock.try_read().expect("the cancelled writer left the queue");
+        let r2 = lock
+            .try_read()
+            .expect("the cancelled writer left the queue");
         drop((r, r2));
         lock.try_write().expect("free").push(2);
         assert_eq!(*lock.try_read().expect("free"), [1, 2]);

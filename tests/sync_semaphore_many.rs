@@ -39,7 +39,10 @@ fn a_big_waiter_is_not_overtaken_by_small_ones() {
         assert!(futures::poll!(big.as_mut()).is_pending());
         let mut small = Box::pin(semaphore.acquire());
         assert!(futures::poll!(small.as_mut()).is_pending());
-        assert!(semaphore.try_acquire().is_err(), "the fast path cannot jump the queue");
+        assert!(
+            semaphore.try_acquire().is_err(),
+            "the fast path cannot jump the queue"
+        );
         drop(held);
         let big = within(10, big).await.expect("the front waiter gets both");
         assert!(futures::poll!(small.as_mut()).is_pending());
@@ -64,7 +67,9 @@ fn permits_set_aside_for_a_cancelled_waiter_reach_the_next() {
         assert!(futures::poll!(small.as_mut()).is_pending());
         assert_eq!(semaphore.available_permits(), 0);
         drop(big);
-        let small = within(10, small).await.expect("the set-aside permit moves on");
+        let small = within(10, small)
+            .await
+            .expect("the set-aside permit moves on");
         drop(small);
         assert_eq!(semaphore.available_permits(), 1, "no permit lost");
     });
@@ -76,7 +81,11 @@ fn forget_and_add_permits_change_the_total() {
         let semaphore = Arc::new(Semaphore::new(4));
         semaphore.acquire_many(2).await.expect("open").forget();
         assert_eq!(semaphore.available_permits(), 2);
-        semaphore.clone().try_acquire_owned().expect("free").forget();
+        semaphore
+            .clone()
+            .try_acquire_owned()
+            .expect("free")
+            .forget();
         assert_eq!(semaphore.available_permits(), 1);
         semaphore.add_permits(3);
         assert_eq!(semaphore.available_permits(), 4);
@@ -98,7 +107,12 @@ fn add_permits_serves_a_waiter_for_many() {
         let semaphore = Arc::new(Semaphore::new(0));
         let waiter = evloop::spawn({
             let semaphore = semaphore.clone();
-            async move { semaphore.acquire_many_owned(3).await.map(|p| p.num_permits()) }
+            async move {
+                semaphore
+                    .acquire_many_owned(3)
+                    .await
+                    .map(|p| p.num_permits())
+            }
         });
         settle(3).await;
         semaphore.add_permits(2);
@@ -129,8 +143,15 @@ fn close_wakes_every_waiter_with_an_error_and_held_permits_stay_valid() {
             assert!(result.is_err(), "woken with an error");
         }
         assert!(semaphore.acquire_many(1).await.is_err());
-        assert_eq!(semaphore.try_acquire_many(1).map(|_| ()), Err(TryAcquireError::Closed));
+        assert_eq!(
+            semaphore.try_acquire_many(1).map(|_| ()),
+            Err(TryAcquireError::Closed)
+        );
         drop(held);
-        assert_eq!(semaphore.available_permits(), 1, "a held permit still comes back");
+        assert_eq!(
+            semaphore.available_permits(),
+            1,
+            "a held permit still comes back"
+        );
     });
 }

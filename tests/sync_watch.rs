@@ -99,9 +99,15 @@ fn with_no_receiver_send_fails_but_send_replace_and_subscribe_work() {
         tx.send_modify(|s| s.push('!'));
         let mut late = tx.subscribe();
         assert_eq!(*late.borrow_and_update(), "c!");
-        assert!(!late.has_changed().expect("open"), "a new receiver has seen the value");
+        assert!(
+            !late.has_changed().expect("open"),
+            "a new receiver has seen the value"
+        );
         assert!(!tx.send_if_modified(|_| false));
-        assert!(!late.has_changed().expect("open"), "unmodified is no new version");
+        assert!(
+            !late.has_changed().expect("open"),
+            "unmodified is no new version"
+        );
         assert!(tx.send_if_modified(|s| {
             s.clear();
             true

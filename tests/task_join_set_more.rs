@@ -26,11 +26,15 @@ fn try_join_next_never_waits_and_len_counts_what_is_left() {
         assert_eq!(set.len(), 2, "a finished, unjoined task still counts");
         assert_eq!(set.try_join_next().map(|r| r.expect("ok")), Some(1));
         assert_eq!(set.len(), 1);
-        assert!(set.try_join_next().is_none(), "the sleeper is still running");
+        assert!(
+            set.try_join_next().is_none(),
+            "the sleeper is still running"
+        );
         set.abort_all();
         let last = within(10, set.join_next()).await.expect("one left");
         assert!(last.expect_err("aborted").is_cancelled());
-        assert!(set.is_empty() && set.len() == 0);
+        assert!(set.is_empty());
+        assert_eq!(set.len(), 0);
         assert!(set.join_next().await.is_none());
     });
 }
@@ -83,7 +87,11 @@ fn shutdown_aborts_and_waits_for_every_task() {
         settle(2).await;
         within(20, set.shutdown()).await;
         assert!(set.is_empty());
-        assert_eq!(dropped.load(Ordering::SeqCst), 3, "every task's future was dropped");
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            3,
+            "every task's future was dropped"
+        );
         set.spawn(async {}); // the set is reusable
         assert_eq!(set.len(), 1);
     });

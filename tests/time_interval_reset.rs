@@ -30,7 +30,10 @@ fn reset_after_and_reset_move_the_next_tick_later() {
         let start = Instant::now();
         every.reset_after(Duration::from_millis(60));
         let due = every.tick().await;
-        assert!(due >= start + Duration::from_millis(60), "not before the new deadline");
+        assert!(
+            due >= start + Duration::from_millis(60),
+            "not before the new deadline"
+        );
         assert!(Instant::now() >= due);
 
         let mut every = interval(Duration::from_millis(50));
@@ -38,7 +41,10 @@ fn reset_after_and_reset_move_the_next_tick_later() {
         let start = Instant::now();
         every.reset();
         every.tick().await;
-        assert!(start.elapsed() >= Duration::from_millis(50), "a full period after reset");
+        assert!(
+            start.elapsed() >= Duration::from_millis(50),
+            "a full period after reset"
+        );
     });
 }
 
@@ -49,11 +55,17 @@ fn reset_at_a_future_instant_and_at_a_past_one() {
         every.tick().await;
         let at = Instant::now() + Duration::from_millis(30);
         every.reset_at(at);
-        assert_eq!(every.tick().await, at, "the tick reports the instant it was due");
+        assert_eq!(
+            every.tick().await,
+            at,
+            "the tick reports the instant it was due"
+        );
         assert!(Instant::now() >= at);
         let past = Instant::now() - Duration::from_millis(5);
         every.reset_at(past);
-        let due = timeout(PERIOD / 2, every.tick()).await.expect("a past deadline is due at once");
+        let due = timeout(PERIOD / 2, every.tick())
+            .await
+            .expect("a past deadline is due at once");
         assert_eq!(due, past);
     });
 }

@@ -409,8 +409,10 @@ impl File {
         let back = self.buf_mut().discard_read();
         if back != 0 {
             let std = self.std.clone();
-            asyncify_on(&self.pool, move || (&*std).seek(SeekFrom::Current(back)).map(drop))
-                .await?;
+            asyncify_on(&self.pool, move || {
+                (&*std).seek(SeekFrom::Current(back)).map(drop)
+            })
+            .await?;
         }
         Ok(())
     }

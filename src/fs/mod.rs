@@ -207,7 +207,10 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 /// As `std::fs::symlink_metadata`.
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
     let path = path.as_ref().to_owned();
-    asyncify("fs::symlink_metadata", move || std::fs::symlink_metadata(path)).await
+    asyncify("fs::symlink_metadata", move || {
+        std::fs::symlink_metadata(path)
+    })
+    .await
 }
 
 /// Creates a symbolic link at `link` pointing to `original` (which need
@@ -217,7 +220,10 @@ pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Met
 /// As `std::os::unix::fs::symlink`: `AlreadyExists` if `link` exists, ...
 pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
-    asyncify("fs::symlink", move || std::os::unix::fs::symlink(original, link)).await
+    asyncify("fs::symlink", move || {
+        std::os::unix::fs::symlink(original, link)
+    })
+    .await
 }
 
 /// The target a symbolic link points to, as written in the link.
@@ -264,5 +270,8 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
 /// As `std::fs::set_permissions`: `NotFound`, `PermissionDenied`, ...
 pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
     let path = path.as_ref().to_owned();
-    asyncify("fs::set_permissions", move || std::fs::set_permissions(path, perm)).await
+    asyncify("fs::set_permissions", move || {
+        std::fs::set_permissions(path, perm)
+    })
+    .await
 }

@@ -31,8 +31,11 @@ use socket2::{Domain, Socket, Type};
 
 use super::{TcpListener, TcpStream};
 
-/// A TCP socket that is neither listening nor connected yet. See the
-/// [module docs](self).
+/// A TCP socket that is neither listening nor connected yet: create it, set
+/// the options that only count before `bind`/`listen`/`connect`
+/// (`SO_REUSEPORT`, buffer sizes, a client's local address), then make it a
+/// [`TcpListener`] with [`TcpSocket::listen`] or a [`TcpStream`] with
+/// [`TcpSocket::connect`]. tokio's `TcpSocket`, on socket2.
 #[derive(Debug)]
 pub struct TcpSocket {
     /// The socket: non-blocking and close-on-exec from creation.

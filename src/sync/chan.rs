@@ -246,7 +246,9 @@ impl<T> Chan<T> {
             let mut state = self.lock();
             state.closed = true;
             state.send_waiters.drain_into(Served::Released, &mut wakers);
-            state.closed_waiters.drain_into(Served::Released, &mut wakers);
+            state
+                .closed_waiters
+                .drain_into(Served::Released, &mut wakers);
         }
         wakers.into_iter().for_each(Waker::wake);
     }

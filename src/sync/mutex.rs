@@ -32,8 +32,8 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

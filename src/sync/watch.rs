@@ -31,7 +31,7 @@
 //! * The version is an atomic counter bumped by 2 under the write lock; its
 //!   low bit says "every sender is gone". So a reader holding the read lock
 //!   sees the version that belongs to the value it reads.
-//! * Waiting is a [`Notify`](super::Notify): `send` calls `notify_waiters`
+//! * Waiting is a [`super::Notify`]: `send` calls `notify_waiters`
 //!   after the value is in place. A waiter creates its `Notified` *before*
 //!   it checks the version, so a send between the check and the wait is
 //!   never missed (a `Notified` remembers `notify_waiters` calls made after
@@ -166,7 +166,10 @@ impl<T> Sender<T> {
         let mut value = Some(value);
         let mut old = None;
         self.send_if_modified(|current| {
-            old = Some(std::mem::replace(current, value.take().expect("called once")));
+            old = Some(std::mem::replace(
+                current,
+                value.take().expect("called once"),
+            ));
             true
         });
         old.expect("the closure ran")
@@ -343,15 +346,17 @@ impl<T> Receiver<T> {
     ) -> Result<Ref<'_, T>, RecvError> {
         loop {
             let notified = self.shared.changed.notified();
-            let guard = self.shared.read();
-            // Read under the lock: the version of the value in `guard`.
-            let version = self.shared.version.load(Ordering::Acquire);
-            let has_changed = version & !CLOSED != self.version;
-            self.version = version & !CLOSED;
-            if predicate(&guard) {
-                return Ok(Ref { guard, has_changed });
-            }
-            drop(guard);
+            let version = {
+                let guard = self.shared.read();
+                // Read under the lock: the version of the value in `guard`.
+                let version = self.shared.version.load(Ordering::Acquire);
+                let has_changed = version & !CLOSED != self.version;
+                self.version = version & !CLOSED;
+                if predicate(&guard) {
+                    return Ok(Ref { guard, has_changed });
+                }
+                version
+            };
             if version & CLOSED != 0 {
                 return Err(RecvError(()));
             }

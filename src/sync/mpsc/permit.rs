@@ -43,15 +43,24 @@ impl<T> Sender<T> {
 
     /// Sends `value`, waiting at most `timeout` for room. On timeout the
     /// value comes back in [`SendTimeoutError::Timeout`].
-    pub async fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
         let mut send = self.send(value);
         let mut sleep = pin!(crate::time::sleep(timeout));
         std::future::poll_fn(|cx| {
             if let Poll::Ready(result) = Pin::new(&mut send).poll(cx) {
-                return Poll::Ready(result.map_err(|SendError(value)| SendTimeoutError::Closed(value)));
+                return Poll::Ready(
+                    result.map_err(|SendError(value)| SendTimeoutError::Closed(value)),
+                );
             }
             if sleep.as_mut().poll(cx).is_ready() {
-                let value = send.value.take().expect("a pending send still holds its value");
+                let value = send
+                    .value
+                    .take()
+                    .expect("a pending send still holds its value");
                 return Poll::Ready(Err(SendTimeoutError::Timeout(value)));
             }
             Poll::Pending
@@ -154,7 +163,9 @@ impl<T> fmt::Debug for Reserve<'_, T> {
     }
 }
 
-/// One reserved slot of a bounded channel; see the [module docs](self).
+/// One reserved slot of a bounded channel, from [`Sender::reserve`]:
+/// [`Permit::send`] fills it without waiting; dropped unused, it gives the
+/// slot back to the next waiting sender.
 #[must_use = "a permit dropped unused gives its slot back"]
 pub struct Permit<'a, T> {
     /// The channel whose slot this is.
