@@ -79,21 +79,16 @@ impl MiniLoop {
     /// Polls the task in slot `index` once, if it is still there.
     fn run_task(&self, index: usize) {
         // Taken out of the slab, so that the task may spawn while it runs.
-        let task = self
-            .tasks
-            .borrow_mut()
-            .get_mut(index)
-            .and_then(Option::take);
-        let Some(mut task) = task else { return }; // finished since it was woken
+        let slot = self.tasks.borrow_mut().get_mut(index).map(Option::take);
+        let Some(Some(mut task)) = slot else {
+            return; // finished since it was woken
+        };
         let waker = Waker::from(Arc::new(TaskWaker {
             index,
             run_queue: self.sender.clone(),
         }));
-        if task
-            .as_mut()
-            .poll(&mut Context::from_waker(&waker))
-            .is_ready()
-        {
+        let mut cx = Context::from_waker(&waker);
+        if task.as_mut().poll(&mut cx).is_ready() {
             self.tasks.borrow_mut().remove(index);
         } else {
             self.tasks.borrow_mut()[index] = Some(task);
