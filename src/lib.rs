@@ -29,7 +29,9 @@
 //!    context, and how other threads reach a sleeping loop (`runtime/handle.rs`).
 //! 4. [`time`], then the I/O types and the blocking pool built on the above.
 //!
-//! `docs/` walks through the same path as a short book.
+//! `docs/` walks through the same path as a short book, which starts from a
+//! whole event loop in one file, `examples/mini_loop.rs`
+//! (`cargo run --example mini_loop`).
 //!
 //! ## A tour
 //!
