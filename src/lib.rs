@@ -28,6 +28,8 @@
 //! 3. [`runtime`]: the loop's turn (`runtime/core.rs`), the thread-local
 //!    context, and how other threads reach a sleeping loop (`runtime/handle.rs`).
 //! 4. [`time`], then the I/O types and the blocking pool built on the above.
+//! 5. [`signal`] and [`workers`]: signals through the self-pipe, and one
+//!    loop per core with a graceful shutdown.
 //!
 //! `docs/` walks through the same path as a short book.
 //!
@@ -55,9 +57,11 @@ pub mod io;
 pub mod net;
 pub mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod workers;
 
 pub use blocking::spawn_blocking;
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
