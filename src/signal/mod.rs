@@ -18,8 +18,8 @@
 //!
 //! ```text
 //!   kernel delivers SIGTERM to some thread
-//!     └─ handler: GENERATIONS[SIGTERM] += 1; write(pipe, 1 byte)   (safe)
-//!   every loop that listens has the pipe's read end registered with epoll
+//!     └─ handler: GENERATIONS[SIGTERM] += 1; write(each pipe, 1 byte)   (safe)
+//!   every listener has its pipe's read end registered with its loop's epoll
 //!     └─ epoll_wait returns: readable → the listener's task is woken
 //!          └─ task: read the pipe empty; GENERATIONS[SIGTERM] changed? → deliver
 //! ```
@@ -35,12 +35,13 @@
 //! - **The last one is never lost**: the count is incremented *before* the
 //!   byte is written, so any listener woken by the byte sees the count of
 //!   that signal.
-//! - **Everyone hears it**: each listener registers its own duplicate of the
-//!   pipe's read end with its own loop. All of them share one pipe, so when
-//!   a byte arrives every epoll instance watching it gets an event; whoever
-//!   reads first empties it, and the others find it empty, read the
-//!   counters, and still see the change. Two loops on two threads, or two
-//!   listeners in one loop, all see every delivery.
+//! - **Everyone hears it**: each listener has a pipe of its own,
+//!   registered with its own loop, and the handler writes a byte to every
+//!   listener's pipe. Two loops on two threads, or two listeners in one
+//!   loop, all see every delivery. (One pipe shared by everyone does not
+//!   work: epoll re-checks readiness when `epoll_wait` collects an event,
+//!   so a loop that empties the pipe first makes the others miss theirs.
+//!   See `signal/registry.rs`.)
 //!
 //! # What installing a listener does to the process
 //!
@@ -72,7 +73,6 @@ mod registry;
 use std::future::poll_fn;
 use std::io::{self, Read};
 use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream as StdUnixStream;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -176,8 +176,11 @@ pub struct Signal {
     index: usize,
     /// The counter's value at the last delivery we reported.
     seen: u64,
-    /// Our own descriptor of the self-pipe's read end, on this loop.
-    pipe: Async<mio::net::UnixStream>,
+    /// Our own descriptor of our self-pipe's read end, on this loop.
+    pipe: Async<mio::unix::pipe::Receiver>,
+    /// Our pipe's place in the handler's table; declared after `pipe` so
+    /// that the descriptor is closed before the slot is reused.
+    _slot: registry::Slot,
 }
 
 /// Starts listening for `kind` on the current loop.
@@ -187,15 +190,22 @@ pub struct Signal {
 /// (`InvalidInput`), a call outside a runtime, or `sigaction` failing.
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let index = kind.index()?;
-    let fd: OwnedFd = registry::listen(kind.0)?;
+    if crate::Handle::try_current().is_none() {
+        // Checked before the handler is installed: no loop, no listener.
+        return Err(io::Error::other(
+            "evloop: signal() called outside of a runtime (call it inside Runtime::block_on)",
+        ));
+    }
+    let (slot, fd): (registry::Slot, OwnedFd) = registry::listen(kind.0)?;
     // Read the counter only after the handler is installed: any delivery
     // after this line is counted above `seen`.
     let seen = registry::generation(index);
-    let stream = mio::net::UnixStream::from_std(StdUnixStream::from(fd));
+    let receiver = mio::unix::pipe::Receiver::from(fd);
     Ok(Signal {
         index,
         seen,
-        pipe: Async::new(stream)?,
+        pipe: Async::new(receiver)?,
+        _slot: slot,
     })
 }
 
@@ -242,7 +252,7 @@ impl Signal {
 
 /// Reads the pipe until it is empty. `WouldBlock` if it already was, so
 /// that the caller parks until the next byte.
-fn drain(mut pipe: &mio::net::UnixStream) -> io::Result<()> {
+fn drain(mut pipe: &mio::unix::pipe::Receiver) -> io::Result<()> {
     let mut buf = [0u8; 64];
     let mut read_any = false;
     loop {

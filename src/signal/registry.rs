@@ -1,16 +1,18 @@
 //! The process-wide half of signal handling: the handler, its counters and
-//! the self-pipe.
+//! the self-pipes.
 //!
 //! Everything here is global because a signal disposition is global: there
 //! is one `sigaction` per signal number per process, whoever asks for it.
-//! The handler touches only what was set up before it was installed, and
-//! only in async-signal-safe ways:
+//! The handler touches only what was set up before it could run, and only
+//! in async-signal-safe ways:
 //!
 //! ```text
-//!   handler(signo):                      setup (once, under a lock):
-//!     save errno                           create the socketpair
-//!     GENERATIONS[signo] += 1  (atomic)    record the previous handler
-//!     write(PIPE_WRITE, [signo])           sigaction(signo, handler)
+//!   handler(signo):                         listen(signo) (under a lock):
+//!     save errno                              install the handler, once
+//!     GENERATIONS[signo] += 1  (atomic)       take a free pipe slot, or
+//!     for each slot below SLOTS_USED:           make a pipe for a new one
+//!       if ACTIVE[slot]:                      ACTIVE[slot] = true
+//!         write(WRITE_FDS[slot], 1 byte)      dup the slot's read end
 //!     call the previous handler, if any
 //!     restore errno
 //! ```
@@ -18,15 +20,33 @@
 //! No allocation, no lock, no `Once` on the handler's path: an interrupted
 //! thread may hold the allocator's lock or be in the middle of the very
 //! `Once` the handler would wait on.
+//!
+//! # One pipe per listener
+//!
+//! Why not one pipe for everyone, each loop watching a `dup` of its read
+//! end? Because epoll checks a source's readiness *again* when
+//! `epoll_wait` collects it: if loop A empties the shared pipe before loop
+//! B calls `epoll_wait`, B's event is silently dropped and B sleeps through
+//! the signal. So each listener has a pipe of its own, and the handler
+//! rings every active one.
+//!
+//! A slot's descriptors are never closed, so the handler can never write to
+//! a descriptor that was closed and reused for something else: a listener
+//! that goes away marks its slot inactive and returns it to a free list for
+//! the next listener (which may find a stray byte in it: harmless, the
+//! counters are the truth). The table keeps its own copy of each read end,
+//! so a pipe always has a reader and a write can never raise `SIGPIPE`.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
+use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// One past the highest signal number we accept (Linux's `SIGRTMAX` is 64).
 pub(super) const MAX_SIGNAL: usize = 65;
+
+/// How many signal listeners may exist at once in the process.
+pub(super) const MAX_LISTENERS: usize = 1024;
 
 /// How many times each signal has been delivered since the process began
 /// (wrapping). Listeners compare it with the value they last saw.
@@ -43,61 +63,91 @@ static PREVIOUS: [AtomicUsize; MAX_SIGNAL] = [const { AtomicUsize::new(0) }; MAX
 /// Whether the previous handler takes three arguments (`SA_SIGINFO`).
 static PREVIOUS_SIGINFO: [AtomicBool; MAX_SIGNAL] = [const { AtomicBool::new(false) }; MAX_SIGNAL];
 
-/// The write end of the self-pipe, or -1 before it exists. The handler
-/// reads it; it is set once and the descriptor is never closed.
-static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// The write end of each slot's pipe (never closed once set).
+static WRITE_FDS: [AtomicI32; MAX_LISTENERS] = [const { AtomicI32::new(-1) }; MAX_LISTENERS];
 
-/// The self-pipe: a non-blocking socket pair. Its read end is `dup`ed for
-/// every listener, which registers the copy with its own loop.
-struct Pipe {
-    /// The end listeners read from (the original, kept open for ever).
-    read: UnixStream,
-    /// The end the handler writes to (its fd is in `PIPE_WRITE`).
-    _write: UnixStream,
+/// The table's own copy of each slot's read end (never closed once set).
+static READ_FDS: [AtomicI32; MAX_LISTENERS] = [const { AtomicI32::new(-1) }; MAX_LISTENERS];
+
+/// Whether a listener owns the slot now; the handler skips idle pipes.
+static ACTIVE: [AtomicBool; MAX_LISTENERS] = [const { AtomicBool::new(false) }; MAX_LISTENERS];
+
+/// How many slots have a pipe: the handler looks at `0..SLOTS_USED`.
+static SLOTS_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// The setup side's state: slots whose listener went away.
+struct Table {
+    /// Slots with a pipe and no listener, ready for reuse.
+    free: Vec<usize>,
 }
 
-/// The pipe, created on first use and never dropped.
-static PIPE: OnceLock<Pipe> = OnceLock::new();
+/// Serialises installation and slot allocation.
+static TABLE: Mutex<Table> = Mutex::new(Table { free: Vec::new() });
 
-/// Serialises installation, so two loops asking for the same signal at once
-/// install the handler once and record the right previous handler.
-static INSTALL: Mutex<()> = Mutex::new(());
+fn table() -> MutexGuard<'static, Table> {
+    // Plain data, no user code under the lock.
+    TABLE.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How many times `signo` has been delivered so far.
 pub(super) fn generation(signo: usize) -> u64 {
     GENERATIONS[signo].load(Ordering::SeqCst)
 }
 
-/// Makes sure our handler runs for `signo` and returns a fresh descriptor
-/// of the pipe's read end for the caller to register with its loop.
-pub(super) fn listen(signo: libc::c_int) -> io::Result<OwnedFd> {
-    let pipe = pipe()?;
-    let index = usize::try_from(signo).expect("validated by SignalKind");
-    if !INSTALLED[index].load(Ordering::Acquire) {
-        let _guard = INSTALL.lock().unwrap_or_else(PoisonError::into_inner);
-        if !INSTALLED[index].load(Ordering::Acquire) {
-            install(signo)?;
-            INSTALLED[index].store(true, Ordering::Release);
-        }
-    }
-    let copy = pipe.read.try_clone()?;
-    Ok(OwnedFd::from(copy))
+/// A listener's pipe slot; frees the slot (not the pipe) when dropped.
+#[derive(Debug)]
+pub(super) struct Slot {
+    /// Index into the tables above.
+    index: usize,
 }
 
-fn pipe() -> io::Result<&'static Pipe> {
-    if let Some(pipe) = PIPE.get() {
-        return Ok(pipe);
+impl Drop for Slot {
+    fn drop(&mut self) {
+        ACTIVE[self.index].store(false, Ordering::SeqCst);
+        table().free.push(self.index);
     }
-    // Racing creators each make a pair; one wins, the others' are dropped.
-    let (read, write) = UnixStream::pair()?;
-    read.set_nonblocking(true)?;
-    write.set_nonblocking(true)?;
-    let pipe = PIPE.get_or_init(|| Pipe {
-        read,
-        _write: write,
-    });
-    PIPE_WRITE.store(pipe._write.as_raw_fd(), Ordering::SeqCst);
-    Ok(pipe)
+}
+
+/// Makes sure our handler runs for `signo`, and gives the caller a pipe
+/// slot and its own descriptor of the slot's read end, to register with its
+/// loop.
+pub(super) fn listen(signo: libc::c_int) -> io::Result<(Slot, OwnedFd)> {
+    let index = usize::try_from(signo).expect("validated by SignalKind");
+    let mut table = table();
+    if !INSTALLED[index].load(Ordering::SeqCst) {
+        install(signo)?;
+        INSTALLED[index].store(true, Ordering::SeqCst);
+    }
+    let slot = match table.free.pop() {
+        Some(slot) => slot,
+        None => new_slot()?,
+    };
+    drop(table);
+    // From here on the slot is ours: a failure below hands it back on drop.
+    let slot = Slot { index: slot };
+    let fd = READ_FDS[slot.index].load(Ordering::SeqCst);
+    // SAFETY: a published slot's read end in the table is open for ever.
+    let read = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+    ACTIVE[slot.index].store(true, Ordering::SeqCst);
+    Ok((slot, read))
+}
+
+/// Makes the pipe of a new slot (the caller holds the table lock).
+fn new_slot() -> io::Result<usize> {
+    let slot = SLOTS_USED.load(Ordering::SeqCst);
+    if slot == MAX_LISTENERS {
+        return Err(io::Error::other(format!(
+            "evloop: more than {MAX_LISTENERS} signal listeners at once"
+        )));
+    }
+    // mio makes both ends non-blocking and close-on-exec.
+    let (write, read) = mio::unix::pipe::new()?;
+    // Deliberately leaked: see the module docs.
+    WRITE_FDS[slot].store(write.into_raw_fd(), Ordering::SeqCst);
+    READ_FDS[slot].store(read.into_raw_fd(), Ordering::SeqCst);
+    // Published last, so the handler never sees a slot without its fds.
+    SLOTS_USED.store(slot + 1, Ordering::SeqCst);
+    Ok(slot)
 }
 
 /// Installs `handler` for `signo`, remembering the previous disposition.
@@ -143,13 +193,22 @@ extern "C" fn handler(signo: libc::c_int) {
         return;
     }
     GENERATIONS[index].fetch_add(1, Ordering::SeqCst);
-    let fd = PIPE_WRITE.load(Ordering::SeqCst);
-    if fd >= 0 {
-        let byte = signo as u8;
+    let byte = signo as u8;
+    for slot in 0..SLOTS_USED.load(Ordering::SeqCst) {
+        if !ACTIVE[slot].load(Ordering::SeqCst) {
+            continue;
+        }
         // A full pipe (EAGAIN) is fine: the bytes already in it will wake
-        // the listeners, who then read the counters, which are exact.
-        // SAFETY: `fd` is the never-closed write end; `byte` is one valid byte.
-        let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        // the listener, who then reads the counters, which are exact.
+        // SAFETY: a published slot's write end is open for ever; `byte` is
+        // one valid byte.
+        let _ = unsafe {
+            libc::write(
+                WRITE_FDS[slot].load(Ordering::SeqCst),
+                (&byte as *const u8).cast(),
+                1,
+            )
+        };
     }
     chain(index, signo);
     if let Some(errno) = saved_errno {
