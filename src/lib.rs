@@ -88,4 +88,6 @@ mod book {
     struct EdgeTriggered;
     #[doc = include_str!("../docs/08-blocking-pool.md")]
     struct BlockingPool;
+    #[doc = include_str!("../docs/11-workers-and-signals.md")]
+    struct WorkersAndSignals;
 }
