@@ -18,6 +18,9 @@ const KINDS: [(SignalKind, &str); 3] = [
     (SignalKind::terminate(), "terminate"),
 ];
 const LOOPS: usize = 2;
+
+/// One loop's deliveries: how many, and when the latest was.
+type Receipts = (usize, Option<Instant>);
 const LISTENERS_PER_LOOP: usize = 2;
 
 /// Waits (bounded) until `done` holds.
@@ -114,7 +117,7 @@ fn a_burst_of_1000_coalesces_and_the_last_is_seen() {
     const NAME: &str = "a_burst_of_1000_coalesces_and_the_last_is_seen";
     if is_child(NAME) {
         // Receipts per loop: how many, and when the latest was.
-        let receipts: Arc<Vec<Mutex<(usize, Option<Instant>)>>> =
+        let receipts: Arc<Vec<Mutex<Receipts>>> =
             Arc::new((0..LOOPS).map(|_| Mutex::new((0, None))).collect());
         let ready = Arc::new(Barrier::new(LOOPS + 1));
         for loop_index in 0..LOOPS {
@@ -238,4 +241,34 @@ fn bad_signal_numbers_and_calls_outside_a_runtime_are_errors() {
         SignalKind::user_defined2()
     );
     assert_eq!(SignalKind::interrupt().as_raw_value(), libc::SIGINT);
+}
+
+#[test]
+fn ctrl_c_and_the_stream_form_see_sigint() {
+    const NAME: &str = "ctrl_c_and_the_stream_form_see_sigint";
+    if is_child(NAME) {
+        evloop::block_on(async {
+            use futures::StreamExt;
+            let mut interrupts = signal(SignalKind::interrupt()).expect("listen");
+            let ctrl_c = evloop::spawn(evloop::signal::ctrl_c());
+            // Let the ctrl_c task run once: its listener is made on first poll.
+            for _ in 0..3 {
+                evloop::yield_now().await;
+            }
+            raise_in_process(libc::SIGINT);
+            evloop::time::timeout(Duration::from_secs(10), ctrl_c)
+                .await
+                .expect("ctrl_c resolved")
+                .expect("no panic")
+                .expect("no error");
+            let next = evloop::time::timeout(Duration::from_secs(10), interrupts.next()).await;
+            assert_eq!(next.expect("the stream yielded"), Some(()));
+        });
+        println!("CTRL_C OK");
+        return;
+    }
+    let child = ChildProcess::start(NAME);
+    child.expect_line("CTRL_C OK", Duration::from_secs(30));
+    let (status, stderr) = child.wait(Duration::from_secs(10));
+    assert!(status.success(), "child failed: {status}\n{stderr}");
 }

@@ -91,3 +91,30 @@ fn a_programmatic_shutdown_drains_like_a_signal() {
         })
         .expect("a clean drain");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pinned_workers_each_run_on_one_cpu() {
+    let cpus = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = cpus.clone();
+    Workers::new()
+        .count(2)
+        .pin_to_cores(true)
+        .start_server(move |_worker| {
+            let seen = seen.clone();
+            async move {
+                // SAFETY: an all-zero cpu_set_t is the empty set; pid 0 is
+                // this thread, and the set is valid for its size.
+                let allowed = unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    let size = std::mem::size_of::<libc::cpu_set_t>();
+                    assert_eq!(libc::sched_getaffinity(0, size, &mut set), 0);
+                    libc::CPU_COUNT(&set)
+                };
+                seen.lock().expect("lock").push(allowed);
+                Ok(())
+            }
+        })
+        .expect("clean");
+    assert_eq!(*cpus.lock().expect("lock"), vec![1, 1]);
+}
