@@ -114,22 +114,31 @@ impl Drop for Slot {
 pub(super) fn listen(signo: libc::c_int) -> io::Result<(Slot, OwnedFd)> {
     let index = usize::try_from(signo).expect("validated by SignalKind");
     let mut table = table();
-    if !INSTALLED[index].load(Ordering::SeqCst) {
-        install(signo)?;
-        INSTALLED[index].store(true, Ordering::SeqCst);
-    }
+    // The pipe first, the handler last: a failure on the way must not
+    // leave the signal's default action replaced with nobody listening.
     let slot = match table.free.pop() {
         Some(slot) => slot,
         None => new_slot()?,
     };
-    drop(table);
-    // From here on the slot is ours: a failure below hands it back on drop.
-    let slot = Slot { index: slot };
-    let fd = READ_FDS[slot.index].load(Ordering::SeqCst);
+    let fd = READ_FDS[slot].load(Ordering::SeqCst);
     // SAFETY: a published slot's read end in the table is open for ever.
-    let read = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
-    ACTIVE[slot.index].store(true, Ordering::SeqCst);
-    Ok((slot, read))
+    let read = match unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() {
+        Ok(read) => read,
+        Err(error) => {
+            table.free.push(slot);
+            return Err(error);
+        }
+    };
+    if !INSTALLED[index].load(Ordering::SeqCst) {
+        if let Err(error) = install(signo) {
+            table.free.push(slot);
+            return Err(error);
+        }
+        INSTALLED[index].store(true, Ordering::SeqCst);
+    }
+    ACTIVE[slot].store(true, Ordering::SeqCst);
+    drop(table);
+    Ok((Slot { index: slot }, read))
 }
 
 /// Makes the pipe of a new slot (the caller holds the table lock).

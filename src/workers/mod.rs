@@ -211,7 +211,10 @@ impl Workers {
     /// cancels what remains.
     ///
     /// Returns `Ok(())` when every worker returned `Ok` (after a clean
-    /// drain, say). Errors: `count` is 0 (`InvalidInput`); called inside a
+    /// drain, say). Cancelling is dropping: a worker stuck in a blocking
+    /// (non-async) call cannot be cancelled, and is waited for. The signal
+    /// handlers stay installed after this returns (see [`crate::signal`]):
+    /// a later SIGINT no longer ends the process by itself. Errors: `count` is 0 (`InvalidInput`); called inside a
     /// runtime (this call blocks its thread); a worker returned an error or
     /// panicked past its restart budget; the drain was cut short by the
     /// deadline (`TimedOut`) or a second signal (`Interrupted`).
