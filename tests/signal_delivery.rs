@@ -272,3 +272,42 @@ fn ctrl_c_and_the_stream_form_see_sigint() {
     let (status, stderr) = child.wait(Duration::from_secs(10));
     assert!(status.success(), "child failed: {status}\n{stderr}");
 }
+
+/// Deliveries seen by the handler installed before evloop's.
+static EARLIER_HANDLER_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn earlier_handler(_signo: libc::c_int) {
+    EARLIER_HANDLER_RUNS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn a_handler_installed_before_evloops_still_runs() {
+    const NAME: &str = "a_handler_installed_before_evloops_still_runs";
+    if is_child(NAME) {
+        // SAFETY: a zeroed sigaction with only a valid handler and an empty
+        // mask filled in; the handler only touches an atomic.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = earlier_handler as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            assert_eq!(
+                libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()),
+                0
+            );
+        }
+        evloop::block_on(async {
+            let mut usr2 = signal(SignalKind::user_defined2()).expect("listen");
+            raise_in_process(libc::SIGUSR2);
+            evloop::time::timeout(Duration::from_secs(10), usr2.recv())
+                .await
+                .expect("evloop's listener saw it");
+        });
+        assert_eq!(EARLIER_HANDLER_RUNS.load(Ordering::SeqCst), 1);
+        println!("CHAINED OK");
+        return;
+    }
+    let child = ChildProcess::start(NAME);
+    child.expect_line("CHAINED OK", Duration::from_secs(30));
+    let (status, stderr) = child.wait(Duration::from_secs(10));
+    assert!(status.success(), "child failed: {status}\n{stderr}");
+}

@@ -165,10 +165,11 @@ fn install(signo: libc::c_int) -> io::Result<()> {
     // SAFETY: an all-zero `sigaction` is a valid value (no handler, empty
     // mask, no flags); we fill in what we use.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    action.sa_sigaction = handler as Action as libc::sighandler_t;
     // SA_RESTART: a slow syscall interrupted by the signal elsewhere in the
-    // program is restarted rather than failing with EINTR.
-    action.sa_flags = libc::SA_RESTART;
+    // program is restarted rather than failing with EINTR. SA_SIGINFO: the
+    // handler gets the `siginfo`, to pass on to a previous handler.
+    action.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
     // SAFETY: `action.sa_mask` is a valid `sigset_t` owned by us.
     unsafe { libc::sigemptyset(&mut action.sa_mask) };
     // SAFETY: as above.
@@ -193,7 +194,10 @@ fn install(signo: libc::c_int) -> io::Result<()> {
 }
 
 /// The signal handler. Only async-signal-safe work: atomics and `write(2)`.
-extern "C" fn handler(signo: libc::c_int) {
+/// A three-argument (`SA_SIGINFO`) signal handler.
+type Action = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+extern "C" fn handler(signo: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let saved_errno = io::Error::last_os_error().raw_os_error();
     let Ok(index) = usize::try_from(signo) else {
         return;
@@ -219,7 +223,7 @@ extern "C" fn handler(signo: libc::c_int) {
             )
         };
     }
-    chain(index, signo);
+    chain(index, signo, info, context);
     if let Some(errno) = saved_errno {
         set_errno(errno);
     }
@@ -227,18 +231,17 @@ extern "C" fn handler(signo: libc::c_int) {
 
 /// Calls the handler that was installed before ours, so that a library
 /// that handled this signal first keeps working.
-fn chain(index: usize, signo: libc::c_int) {
+fn chain(index: usize, signo: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let previous = PREVIOUS[index].load(Ordering::SeqCst);
     if previous == 0 {
         return;
     }
     if PREVIOUS_SIGINFO[index].load(Ordering::SeqCst) {
-        type Action = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
         // SAFETY: `previous` was installed with SA_SIGINFO, so it is a
-        // three-argument handler; it expects a siginfo we do not have, and
-        // gets null, as signal-hook and tokio pass when they chain.
+        // three-argument handler; it gets the kernel's own `info` and
+        // `context`, as if it had been called directly.
         let action: Action = unsafe { std::mem::transmute::<usize, Action>(previous) };
-        action(signo, std::ptr::null_mut(), std::ptr::null_mut());
+        action(signo, info, context);
     } else {
         // SAFETY: `previous` was a one-argument handler (`sa_handler`).
         let action: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(previous) };
