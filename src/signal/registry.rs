@@ -186,17 +186,18 @@ fn install(signo: libc::c_int) -> io::Result<()> {
         PREVIOUS_SIGINFO[index].store(previous.sa_flags & libc::SA_SIGINFO != 0, Ordering::SeqCst);
     }
     // SAFETY: `action` is fully initialised and `handler` is an
-    // async-signal-safe `extern "C" fn(c_int)` that lives for ever.
+    // async-signal-safe three-argument handler (SA_SIGINFO) that lives for
+    // ever.
     if unsafe { libc::sigaction(signo, &action, std::ptr::null_mut()) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
 }
 
-/// The signal handler. Only async-signal-safe work: atomics and `write(2)`.
 /// A three-argument (`SA_SIGINFO`) signal handler.
 type Action = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
 
+/// The signal handler. Only async-signal-safe work: atomics and `write(2)`.
 extern "C" fn handler(signo: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let saved_errno = io::Error::last_os_error().raw_os_error();
     let Ok(index) = usize::try_from(signo) else {

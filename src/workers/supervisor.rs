@@ -102,7 +102,16 @@ where
         };
         for index in 0..supervisor.config.count {
             supervisor.restarts.push(VecDeque::new());
-            supervisor.start(index, &common)?;
+            if let Err(error) = supervisor.start(index, &common) {
+                // Stop the workers already running, then report.
+                eprintln!("evloop: worker {index} could not start: {error}");
+                supervisor
+                    .failures
+                    .push(format!("worker {index} could not start: {error}"));
+                common.shutdown.trigger();
+                common.cancel.trigger();
+                break;
+            }
         }
         supervisor.supervise(&common).await
     })
