@@ -204,3 +204,57 @@ fn a_second_signal_stops_at_once() {
     assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
     assert!(stderr.contains("second signal"), "stderr:\n{stderr}");
 }
+
+#[test]
+fn connections_queued_in_the_kernel_at_sigterm_are_served_not_reset() {
+    const NAME: &str = "connections_queued_in_the_kernel_at_sigterm_are_served_not_reset";
+    if is_child(NAME) {
+        run_server(
+            Workers::new()
+                .count(1)
+                .drain_timeout(Duration::from_secs(20)),
+        );
+    }
+    let (child, addr) = start(NAME, 1);
+    // Make the worker stop accepting for a while after its next accept.
+    let mut pauser = Client::connect(addr).expect("connect");
+    pauser.send("pause").expect("send");
+    let mut ok = [0u8; 3];
+    pauser
+        .stream
+        .read_exact(&mut ok)
+        .expect("pause acknowledged");
+    let _last_accepted = Client::connect(addr).expect("connect"); // now it sleeps
+    // These complete their handshakes but sit in the accept queue.
+    let started = Instant::now();
+    let queued: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    child.signal(libc::SIGTERM);
+    assert!(
+        started.elapsed() < workers_support::PAUSE / 2,
+        "the machine is too slow for this test's pause"
+    );
+    drop((pauser, _last_accepted));
+    // After the pause the worker sees the shutdown, drains its queue and
+    // serves every queued connection to the end.
+    for mut stream in queued {
+        use std::io::Write;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut index = [0u8; 1];
+        stream
+            .read_exact(&mut index)
+            .expect("a queued connection is accepted, not reset");
+        stream.write_all(b"stream 3\n").expect("send");
+        let mut client = Client {
+            stream,
+            worker: index[0],
+        };
+        assert_eq!(client.read_to_end().expect("no reset"), 3 * CHUNK);
+    }
+    child.expect_line("DRAINING 0", Duration::from_secs(5));
+    let (status, stderr) = child.wait(Duration::from_secs(15));
+    assert!(status.success(), "exit {status}; stderr:\n{stderr}");
+}

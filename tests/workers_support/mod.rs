@@ -8,7 +8,10 @@
 //!   its side and reads until the client closes (so nothing is reset);
 //! - `hang`: writes `ok\n`, then never finishes;
 //! - `panic`: makes the worker function itself panic;
-//! - `echo`: echoes until the client closes.
+//! - `echo`: echoes until the client closes;
+//! - `pause`: the worker's accept loop, after its next accept, sleeps for
+//!   `PAUSE` without accepting, so that connections pile up in the kernel's
+//!   accept queue.
 //!
 //! Each worker drains like `examples/echo.rs`: stop accepting, accept what
 //! is queued, close the listener, wait for its connections.
@@ -29,6 +32,9 @@ use evloop::workers::{Worker, Workers};
 
 /// The size of one chunk of a `stream` response.
 pub const CHUNK: usize = 1024;
+
+/// How long a `pause` keeps a worker from accepting.
+pub const PAUSE: Duration = Duration::from_secs(2);
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
@@ -54,6 +60,12 @@ async fn serve(addr: SocketAddr, worker: Worker) -> io::Result<()> {
     println!("LISTENING {}", worker.index());
     let connections = Rc::new(Connections::default());
     let (panic_tx, mut panic_rx) = mpsc::unbounded_channel::<()>();
+    let env = Env {
+        index: worker.index(),
+        connections,
+        panic_tx,
+        pause: Rc::new(Cell::new(false)),
+    };
     let mut stop = worker.shutdown().wait();
     loop {
         match select(&mut stop, select(panic_rx.recv(), listener.accept())).await {
@@ -61,32 +73,43 @@ async fn serve(addr: SocketAddr, worker: Worker) -> io::Result<()> {
             Either::Right(Either::Left(_)) => panic!("worker {} asked to panic", worker.index()),
             Either::Right(Either::Right(accepted)) => {
                 let (stream, _) = accepted?;
-                spawn_connection(stream, worker.index(), &connections, &panic_tx);
+                spawn_connection(stream, &env);
+                if env.pause.replace(false) {
+                    evloop::time::sleep(PAUSE).await;
+                }
             }
         }
     }
+    println!("DRAINING {}", worker.index());
     loop {
         match listener.try_accept() {
-            Ok((stream, _)) => spawn_connection(stream, worker.index(), &connections, &panic_tx),
+            Ok((stream, _)) => spawn_connection(stream, &env),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
             Err(error) => return Err(error),
         }
     }
     drop(listener);
-    connections.all_closed().await;
+    env.connections.all_closed().await;
     Ok(())
 }
 
-fn spawn_connection(
-    stream: TcpStream,
+/// What a worker's connections share with it.
+struct Env {
+    /// The worker's index.
     index: usize,
-    connections: &Rc<Connections>,
-    panic_tx: &mpsc::UnboundedSender<()>,
-) {
-    let open = connections.open();
-    let panic_tx = panic_tx.clone();
+    /// Its open connections.
+    connections: Rc<Connections>,
+    /// Asks the worker function to panic.
+    panic_tx: mpsc::UnboundedSender<()>,
+    /// Asks the accept loop to pause after its next accept.
+    pause: Rc<Cell<bool>>,
+}
+
+fn spawn_connection(stream: TcpStream, env: &Env) {
+    let open = env.connections.open();
+    let (index, panic_tx, pause) = (env.index, env.panic_tx.clone(), env.pause.clone());
     let _detached = evloop::spawn(async move {
-        if let Err(error) = handle(stream, index, panic_tx).await {
+        if let Err(error) = handle(stream, index, panic_tx, pause).await {
             eprintln!("connection error: {error}");
         }
         drop(open);
@@ -97,6 +120,7 @@ async fn handle(
     mut stream: TcpStream,
     index: usize,
     panic_tx: mpsc::UnboundedSender<()>,
+    pause: Rc<Cell<bool>>,
 ) -> io::Result<()> {
     stream.write_all(&[index as u8]).await?;
     let command = read_line(&mut stream).await?;
@@ -118,6 +142,10 @@ async fn handle(
         }
         Some("panic") => {
             let _ = panic_tx.send(());
+        }
+        Some("pause") => {
+            pause.set(true);
+            stream.write_all(b"ok\n").await?;
         }
         Some("echo") => {
             let mut buf = [0u8; 1024];
