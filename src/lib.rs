@@ -28,6 +28,8 @@
 //! 3. [`runtime`]: the loop's turn (`runtime/core.rs`), the thread-local
 //!    context, and how other threads reach a sleeping loop (`runtime/handle.rs`).
 //! 4. [`time`], then the I/O types and the blocking pool built on the above.
+//! 5. [`signal`] and [`workers`]: signals through the self-pipe, and one
+//!    loop per core with a graceful shutdown.
 //!
 //! `docs/` walks through the same path as a short book, which starts from a
 //! whole event loop in one file, `examples/mini_loop.rs`
@@ -57,9 +59,11 @@ pub mod io;
 pub mod net;
 pub mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod workers;
 
 pub use blocking::spawn_blocking;
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
@@ -98,4 +102,6 @@ mod book {
     struct Glossary;
     #[doc = include_str!("../docs/design.md")]
     struct Design;
+    #[doc = include_str!("../docs/11-workers-and-signals.md")]
+    struct WorkersAndSignals;
 }

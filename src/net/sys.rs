@@ -30,3 +30,26 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // A negative return is exactly the error case; `try_from` fails on it.
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
+
+/// Sets `SO_REUSEPORT` on a socket that is not bound yet: several sockets
+/// of one user may then bind the same address and port, each with its own
+/// accept queue (see `TcpListener::bind_reuseport`).
+pub(crate) fn set_reuse_port(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a valid `c_int` for the whole call and its size is
+    // passed; `fd` is an open socket for the lifetime of the borrow.
+    let result = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
