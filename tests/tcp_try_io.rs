@@ -242,3 +242,28 @@ fn unix_streams_have_the_same_non_waiting_io() {
         assert_eq!(&two, b"xy");
     });
 }
+
+#[test]
+fn try_accept_would_block_clears_readiness_so_accept_waits_then_accepts() {
+    evloop::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let e = listener
+            .try_accept()
+            .map(drop)
+            .expect_err("nobody connected");
+        assert_eq!(e.kind(), ErrorKind::WouldBlock);
+        assert!(
+            timeout(Duration::from_millis(50), listener.accept())
+                .await
+                .is_err(),
+            "accept waits: nobody is there"
+        );
+        let addr = listener.local_addr().expect("addr");
+        let client = evloop::spawn(async move { TcpStream::connect(addr).await.map(drop) });
+        timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("accepted in time")
+            .expect("accept");
+        client.await.expect("no panic").expect("connected");
+    });
+}

@@ -66,7 +66,11 @@ pub(crate) fn peek(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     usize::try_from(n).map_err(|_| io::Error::last_os_error())
 }
 
-/// Sets `SO_REUSEPORT`. (socket2 has it only behind its `all` feature.)
+/// Sets `SO_REUSEPORT` (or clears it) on a socket that is not bound yet:
+/// several sockets of one user may then bind the same address and port,
+/// each with its own accept queue (see `TcpListener::bind_reuseport` and
+/// `TcpSocket::set_reuseport`). socket2 has it only behind its `all`
+/// feature.
 pub(crate) fn set_reuseport(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     let value = libc::c_int::from(on);
     // SAFETY: `value` is a live `c_int` and its size is passed with it; `fd`
