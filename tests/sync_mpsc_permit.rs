@@ -196,3 +196,39 @@ fn same_channel_compares_channels_not_senders() {
     let (u, _ru) = mpsc::unbounded_channel::<u8>();
     assert!(u.same_channel(&u.clone()));
 }
+
+#[test]
+fn an_owned_permit_moves_into_a_task_and_gives_the_sender_back() {
+    evloop::block_on(async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let permit = tx.clone().reserve_owned().await.expect("open");
+        assert_eq!(tx.capacity(), 0);
+        let task = evloop::spawn(async move {
+            let sender = permit.send(5);
+            sender.max_capacity()
+        });
+        assert_eq!(task.await.expect("no panic"), 1);
+        assert_eq!(rx.recv().await, Some(5));
+
+        let permit = tx.clone().try_reserve_owned().expect("room");
+        let err = tx.clone().try_reserve_owned().expect_err("full");
+        assert!(matches!(err, TrySendError::Full(_)));
+        let sender = permit.release();
+        assert!(sender.same_channel(&tx));
+        assert_eq!(tx.capacity(), 1, "released unused");
+        let dropped = tx.clone().reserve_owned().await.expect("open");
+        drop(dropped);
+        assert_eq!(tx.capacity(), 1, "dropped unused");
+
+        // Cancelled while waiting: the slot handed to it moves on.
+        let held = tx.clone().reserve_owned().await.expect("open");
+        let mut waiting = Box::pin(tx.clone().reserve_owned());
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        let mut next = Box::pin(tx.send(9));
+        assert!(futures::poll!(next.as_mut()).is_pending());
+        drop(held); // hands the slot to `waiting`
+        drop(waiting); // which passes it on
+        within(10, next).await.expect("sent");
+        assert_eq!(rx.recv().await, Some(9));
+    });
+}

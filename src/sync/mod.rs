@@ -68,6 +68,7 @@ fn assert_send_sync() {
     both::<mpsc::Send<'static, u8>>();
     both::<mpsc::Recv<'static, u8>>();
     both::<mpsc::Permit<'static, u8>>();
+    both::<mpsc::OwnedPermit<u8>>();
     both::<mpsc::Reserve<'static, u8>>();
     both::<mpsc::Closed<'static, u8>>();
     both::<Semaphore>();

@@ -44,7 +44,7 @@ use super::park;
 
 mod permit;
 
-pub use permit::{Closed, Permit, Reserve, SendTimeoutError};
+pub use permit::{Closed, OwnedPermit, Permit, Reserve, SendTimeoutError};
 
 /// Creates a bounded channel holding at most `capacity` values.
 ///

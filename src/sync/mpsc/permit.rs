@@ -41,6 +41,27 @@ impl<T> Sender<T> {
         }
     }
 
+    /// [`reserve`](Sender::reserve) that consumes a clone of the sender,
+    /// so that the permit can move into another task; [`OwnedPermit::send`]
+    /// gives the sender back.
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        // `Reserve` passes a handed slot on if this future is cancelled.
+        let permit = self.reserve().await?;
+        // The slot moves to the owned permit, which releases it in turn.
+        std::mem::forget(permit);
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// [`try_reserve`](Sender::try_reserve) that consumes the sender; on
+    /// failure the sender comes back inside the error.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Sender<T>>> {
+        match self.chan.try_reserve() {
+            TrySend::Sent => Ok(OwnedPermit { sender: Some(self) }),
+            TrySend::Full(()) => Err(TrySendError::Full(self)),
+            TrySend::Closed(()) => Err(TrySendError::Closed(self)),
+        }
+    }
+
     /// Sends `value`, waiting at most `timeout` for room. On timeout the
     /// value comes back in [`SendTimeoutError::Timeout`].
     pub async fn send_timeout(
@@ -192,6 +213,51 @@ impl<T> Drop for Permit<'_, T> {
 impl<T> fmt::Debug for Permit<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// A reserved slot that owns its [`Sender`], from
+/// [`Sender::reserve_owned`]: it can move into a spawned task.
+#[must_use = "a permit dropped unused gives its slot back"]
+pub struct OwnedPermit<T> {
+    /// The sender; `None` only once `send` or `release` gave it back.
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Fills the reserved slot with `value` without waiting, and gives the
+    /// sender back. If the receiver went away the value is dropped.
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self
+            .sender
+            .take()
+            .expect("a permit holds its sender until used");
+        drop(sender.chan.send_reserved(value));
+        sender
+    }
+
+    /// Gives the slot back unused, and the sender with it.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self
+            .sender
+            .take()
+            .expect("a permit holds its sender until used");
+        sender.chan.release_reserved();
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.chan.release_reserved();
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
     }
 }
 
