@@ -5,6 +5,12 @@
 //! [`crate::reactor`]). So a stream can be shared by a reading task and a
 //! writing task without any lock: both halves hold an `Arc` of the stream,
 //! one only reads, the other only writes.
+//!
+//! `reunite` puts the two halves back together into the stream (an error,
+//! giving both back, if they come from different streams). The stream's
+//! other methods (`readable`, `try_read`, `peek`, `writable`, `try_write`,
+//! addresses, options) are reached through `half.as_ref()`; tokio has
+//! copies of them on its halves instead.
 
 use std::io;
 use std::net::Shutdown;
