@@ -398,6 +398,84 @@ impl fmt::Debug for File {
     }
 }
 
+// The rest of the tokio `File` surface: clones, conversion back to std,
+// `fdatasync`, permissions. Each waits for the operation in flight first.
+impl File {
+    /// Waits for the operation in flight and gives back read-ahead (the
+    /// OS file's position moves back to this `File`'s logical position),
+    /// so that another handle to the same open file sees it right.
+    async fn settle(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let back = self.buf_mut().discard_read();
+        if back != 0 {
+            let std = self.std.clone();
+            asyncify_on(&self.pool, move || {
+                (&*std).seek(SeekFrom::Current(back)).map(drop)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file's *data* to the disk (`fdatasync`): like
+    /// [`File::sync_all`], minus metadata that reading the data back does
+    /// not need (such as the modification time).
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `fdatasync` error.
+    pub async fn sync_data(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let std = self.std.clone();
+        asyncify_on(&self.pool, move || std.sync_data()).await
+    }
+
+    /// Changes the file's permissions (`fchmod`).
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `fchmod` error (`PermissionDenied`
+    /// if the file is not ours).
+    pub async fn set_permissions(&mut self, perm: std::fs::Permissions) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let std = self.std.clone();
+        asyncify_on(&self.pool, move || std.set_permissions(perm)).await
+    }
+
+    /// A second `File` for the same open file (`dup`): both share the
+    /// position, so a read through one moves the other.
+    ///
+    /// Takes `&mut self`, where tokio's takes `&self`: the operation in
+    /// flight is waited for and read-ahead given back first, so that the
+    /// clone starts at this file's logical position, not past the bytes
+    /// this one read ahead.
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `dup` error (`EMFILE`).
+    pub async fn try_clone(&mut self) -> io::Result<File> {
+        self.settle().await?;
+        let std = self.std.clone();
+        let clone = asyncify_on(&self.pool, move || std.try_clone()).await?;
+        Ok(File::with_pool(clone, self.pool.clone()))
+    }
+
+    /// Waits for the operation in flight and returns the std file, at this
+    /// file's logical position.
+    ///
+    /// Returns `io::Result`, where tokio's returns the file alone: the
+    /// error of a write that failed in the background is reported here
+    /// instead of being lost.
+    ///
+    /// # Errors
+    /// A failed earlier write, or the seek that gives back read-ahead.
+    pub async fn into_std(mut self) -> io::Result<std::fs::File> {
+        self.settle().await?;
+        match Arc::try_unwrap(self.std) {
+            Ok(file) => Ok(file),
+            // A finished job may not have dropped its clone yet: `dup`.
+            Err(shared) => shared.try_clone(),
+        }
+    }
+}
+
 // A `File` may move between threads (it is polled wherever its task runs).
 const _: fn() = || {
     fn assert_send<T: Send>() {}

@@ -38,10 +38,12 @@
 //! from any thread while that runtime lives.
 
 mod buf;
+mod dir_builder;
 mod file;
 mod open_options;
 mod read_dir;
 
+pub use dir_builder::DirBuilder;
 pub use file::File;
 pub use open_options::OpenOptions;
 pub use read_dir::{DirEntry, ReadDir, read_dir};
@@ -153,7 +155,8 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     asyncify("fs::remove_file", move || std::fs::remove_file(path)).await
 }
 
-/// Creates a directory and all missing parents; `Ok` if it exists.
+/// Creates a directory and all missing parents; `Ok` if it exists (for
+/// a mode, use [`DirBuilder`]).
 ///
 /// # Errors
 /// As `std::fs::create_dir_all`: `AlreadyExists` if a part is a file, ...
@@ -178,4 +181,97 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
     let path = path.as_ref().to_owned();
     asyncify("fs::metadata", move || std::fs::metadata(path)).await
+}
+
+/// Creates a directory; its parent must exist.
+///
+/// # Errors
+/// As `std::fs::create_dir`: `AlreadyExists`, `NotFound` (no parent), ...
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::create_dir", move || std::fs::create_dir(path)).await
+}
+
+/// Removes an empty directory.
+///
+/// # Errors
+/// As `std::fs::remove_dir`: `NotFound`, `DirectoryNotEmpty`, ...
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::remove_dir", move || std::fs::remove_dir(path)).await
+}
+
+/// A path's metadata, *not* following a final symlink (`lstat`).
+///
+/// # Errors
+/// As `std::fs::symlink_metadata`.
+pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::symlink_metadata", move || {
+        std::fs::symlink_metadata(path)
+    })
+    .await
+}
+
+/// Creates a symbolic link at `link` pointing to `original` (which need
+/// not exist: a dangling link is allowed, as with `symlink(2)`).
+///
+/// # Errors
+/// As `std::os::unix::fs::symlink`: `AlreadyExists` if `link` exists, ...
+pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify("fs::symlink", move || {
+        std::os::unix::fs::symlink(original, link)
+    })
+    .await
+}
+
+/// The target a symbolic link points to, as written in the link.
+///
+/// # Errors
+/// As `std::fs::read_link`: `NotFound`, `InvalidInput` (not a link), ...
+pub async fn read_link(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::read_link", move || std::fs::read_link(path)).await
+}
+
+/// Creates a hard link: `link` becomes another name of `original`'s file.
+///
+/// # Errors
+/// As `std::fs::hard_link`: `NotFound`, `AlreadyExists`, ...
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify("fs::hard_link", move || std::fs::hard_link(original, link)).await
+}
+
+/// The absolute path with every symlink, `.` and `..` resolved.
+///
+/// # Errors
+/// As `std::fs::canonicalize`: `NotFound` if any part is missing, ...
+pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::canonicalize", move || std::fs::canonicalize(path)).await
+}
+
+/// Whether `path` exists (following symlinks): `Ok(false)` only when it
+/// certainly does not; an error when that cannot be told (a parent
+/// directory without search permission, say), unlike `Path::exists`.
+///
+/// # Errors
+/// As `std::fs::exists`.
+pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::try_exists", move || path.try_exists()).await
+}
+
+/// Changes the permissions of the file or directory at `path`.
+///
+/// # Errors
+/// As `std::fs::set_permissions`: `NotFound`, `PermissionDenied`, ...
+pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::set_permissions", move || {
+        std::fs::set_permissions(path, perm)
+    })
+    .await
 }

@@ -54,7 +54,7 @@ fn listen_with(domain: Domain, addr: &SockAddr, reuse_port: bool) -> io::Result<
         socket.set_reuse_address(true)?;
     }
     if reuse_port {
-        super::sys::set_reuse_port(socket.as_fd())?;
+        super::sys::set_reuseport(socket.as_fd(), true)?;
     }
     socket.bind(addr)?;
     socket.listen(BACKLOG)?;
@@ -114,7 +114,7 @@ impl TcpListener {
         TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
     }
 
-    fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+    pub(super) fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: Async::new(listener)?,
             reserve: Reserve::new(),
@@ -139,6 +139,25 @@ impl TcpListener {
                 .poll_read_with(cx, |listener| self.reserve.accept(|| listener.accept()))
         )?;
         Poll::Ready(Ok((TcpStream::from_mio(stream)?, addr)))
+    }
+
+    /// Deregisters the listener and gives back the std listener, still in
+    /// non-blocking mode (as tokio's).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        let socket = self.io.into_inner()?;
+        Ok(std::net::TcpListener::from(std::os::fd::OwnedFd::from(
+            socket,
+        )))
+    }
+
+    /// The IP time-to-live of the accepted connections' packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets the IP time-to-live (inherited by accepted connections).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
     }
 
     /// Accepts a connection the kernel has already completed, without
@@ -169,8 +188,11 @@ impl TcpListener {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let listener = self.io.get_ref();
-        let (stream, addr) = self.reserve.accept(|| listener.accept())?;
+        // A `WouldBlock` clears the cached readiness, so that a later
+        // `accept().await` waits for a fresh connection instead of spinning.
+        let (stream, addr) = self
+            .io
+            .try_read_with(|listener| self.reserve.accept(|| listener.accept()))?;
         Ok((TcpStream::from_mio(stream)?, addr))
     }
 
