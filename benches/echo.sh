@@ -238,7 +238,21 @@ echo
 echo "=== $MODE${QUOTA:+ (QUOTA=$QUOTA)}, WORKERS=$WORKERS, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
 for workload in $WORKLOADS; do
     for server in $SERVERS; do
-        [ "$server" = tokio_echo ] && continue
+        if [ "$server" = tokio_echo ]; then   # the peer: its own medians
+            awk -v w="$workload" '
+                function median(a, n,   i, j, t) {
+                    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                        if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+                }
+                $3 == w && $2 == "tokio_echo" { n++; mps[n] = $4; cpu[n] = $5 }
+                END {
+                    split(w, p, ":")
+                    if (n) printf "%4d conns x %5d B  tokio     CPU/msg %6.3f us, %.0f msgs/s\n",
+                        p[1], p[2], median(cpu, n), median(mps, n)
+                }' "$RESULTS"
+            continue
+        fi
         awk -v w="$workload" -v s="$server" -v label="$(name "$server")" -v mode="$MODE$QUOTA" '
             function median(a, n,   i, j, t) {
                 for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)

@@ -35,6 +35,12 @@
 # and "req per CPU-s" is hyper's CPU per request over evloop's (the issue's
 # target: >= 1.1 for `get`, >= 3 for `pipe16`).
 #
+# wrk (when present) runs after http_bench against the same server and is
+# counted the same way. It checks statuses (a non-2xx answer fails the run
+# here) but not bodies; its pipelined workload is its own Lua script, and
+# under pipelining its latency percentiles mean little (it reports 0 us
+# for the upper ones).
+#
 # MODE works as in benches/echo.sh: `alternate` runs the servers one after
 # another (order flipped every round; throughput is measured), `together`
 # runs them all at once, each with its own generator (CPU per request
@@ -184,7 +190,7 @@ bench_load() { # port workload out
 # wrk load on one port (no warm-up of its own: the http_bench run before
 # it warmed the server); writes "requests all_requests rps p50 p99".
 wrk_load() { # port workload out
-    local script="$WORK/wrk_$2.lua" path=/
+    local script="$WORK/wrk_$1_$2.lua" path=/  # one per port: loads run at once
     case $2 in
         get) echo "" >"$script" ;;
         pipe16) cat >"$script" <<'LUA' ;;
