@@ -102,21 +102,23 @@ fn main() -> io::Result<()> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(serve(settings))
+    runtime.block_on(async {
+        let listener = TcpListener::bind(settings.addr).await?;
+        let local = listener.local_addr()?;
+        println!(
+            "hyper echo server on http://{local}/ ({} tokio worker thread{})",
+            settings.workers,
+            if settings.workers == 1 { "" } else { "s" }
+        );
+        println!("try: curl -i http://{local}/");
+        println!("     curl -i -X POST --data-binary 'echo me' http://{local}/echo");
+        serve(listener).await
+    })
 }
 
 /// Accepts forever; each connection is one task running hyper's HTTP/1.1
 /// state machine.
-async fn serve(settings: Settings) -> io::Result<()> {
-    let listener = TcpListener::bind(settings.addr).await?;
-    let local = listener.local_addr()?;
-    println!(
-        "hyper echo server on http://{local}/ ({} tokio worker thread{})",
-        settings.workers,
-        if settings.workers == 1 { "" } else { "s" }
-    );
-    println!("try: curl -i http://{local}/");
-    println!("     curl -i -X POST --data-binary 'echo me' http://{local}/echo");
+pub(crate) async fn serve(listener: TcpListener) -> io::Result<()> {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,

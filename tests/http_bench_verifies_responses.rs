@@ -250,7 +250,7 @@ fn a_run_against_a_correct_server_counts_requests() {
     for depth in ["1", "4"] {
         let outcome = load::run(&quick(addr, &["--pipeline", depth])).expect("connects");
         assert_eq!(outcome.failure, None);
-        assert!(outcome.requests > 0 && outcome.all_requests >= outcome.requests);
+        assert!(outcome.all_requests > 0 && outcome.all_requests >= outcome.requests);
         assert!(outcome.secs >= 0.25, "measured {} s", outcome.secs);
         assert_eq!(
             outcome.all_requests % depth.parse::<u64>().expect("a number"),
@@ -295,6 +295,15 @@ fn a_server_that_hangs_up_ends_the_run() {
             || failure.contains("pipe"),
         "{failure}"
     );
+}
+
+#[test]
+fn a_response_to_no_request_ends_the_run() {
+    // Two answers (in one write) for every request.
+    let addr = fake_server(|_| [HELLO, HELLO].concat());
+    let outcome = load::run(&quick(addr, &["--secs", "30"])).expect("connects");
+    let failure = outcome.failure.expect("the extra response is caught");
+    assert!(failure.contains("answers to nothing"), "{failure}");
 }
 
 #[test]

@@ -203,9 +203,7 @@ async fn connection(
     counts: &mut Counts,
 ) -> io::Result<()> {
     let mut batch = Batch::new(settings);
-    let mut buf = vec![0u8; READ_BUF];
-    let (mut start, mut end) = (0, 0);
-    let mut parser = ResponseParser::new();
+    let mut responses = Responses::new();
     let mut seq = 0;
     let depth = settings.pipeline;
     while !shared.stop.get() {
@@ -213,49 +211,19 @@ async fn connection(
         let began = Instant::now();
         stream.write_all(&batch.bytes).await?;
         for k in 0..depth {
-            let expected = batch.expected(k, settings);
-            loop {
-                let (used, done) = parser.advance(&buf[start..end], expected).map_err(|e| {
+            responses
+                .next(&mut stream, batch.expected(k, settings))
+                .await
+                .map_err(|e| {
                     let which = if depth > 1 {
                         format!(" {} of {depth}", k + 1)
                     } else {
                         String::new()
                     };
-                    io::Error::new(io::ErrorKind::InvalidData, format!("response{which}: {e}"))
+                    io::Error::new(e.kind(), format!("response{which}: {e}"))
                 })?;
-                start += used;
-                if done {
-                    break;
-                }
-                // What is left unparsed is at most a head: move it to the
-                // front when the space behind it runs short.
-                if start == end {
-                    (start, end) = (0, 0);
-                } else if READ_BUF - end < MAX_HEAD {
-                    buf.copy_within(start..end, 0);
-                    (start, end) = (0, end - start);
-                }
-                let n = stream.read(&mut buf[end..]).await?;
-                if n == 0 {
-                    let missing = depth - k;
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the server closed the connection with {missing} response(s) due"),
-                    ));
-                }
-                end += n;
-            }
         }
-        if start != end {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} bytes after the last response due: answers to nothing",
-                    end - start
-                ),
-            ));
-        }
-        debug_assert!(parser.is_idle());
+        responses.expect_nothing_more()?;
         counts.all_requests += depth as u64;
         if shared.measuring.get() && !shared.stop.get() {
             counts.requests += depth as u64;
@@ -264,4 +232,76 @@ async fn connection(
         }
     }
     Ok(())
+}
+
+/// The reading side of a connection: one buffer, reused for every read,
+/// and the parser that checks what arrives in it.
+struct Responses {
+    /// Bytes read; `start..end` is what the parser has not used yet.
+    buf: Vec<u8>,
+    /// Where the unparsed bytes begin.
+    start: usize,
+    /// Where they end.
+    end: usize,
+    /// Checks each response as its bytes come.
+    parser: ResponseParser,
+}
+
+impl Responses {
+    fn new() -> Responses {
+        Responses {
+            buf: vec![0u8; READ_BUF],
+            start: 0,
+            end: 0,
+            parser: ResponseParser::new(),
+        }
+    }
+
+    /// Reads until one whole response is in and checked against its
+    /// `expected` body.
+    async fn next(&mut self, stream: &mut TcpStream, expected: &[u8]) -> io::Result<()> {
+        loop {
+            let (used, done) = self
+                .parser
+                .advance(&self.buf[self.start..self.end], expected)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            self.start += used;
+            if done {
+                return Ok(());
+            }
+            // What is left unparsed is at most a head (the parser refuses
+            // longer ones): move it to the front when the space behind it
+            // runs short.
+            if self.start == self.end {
+                (self.start, self.end) = (0, 0);
+            } else if READ_BUF - self.end < MAX_HEAD {
+                self.buf.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            }
+            let n = stream.read(&mut self.buf[self.end..]).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection before answering",
+                ));
+            }
+            self.end += n;
+        }
+    }
+
+    /// After a batch's last response nothing more may have come: the
+    /// server would be answering requests nobody sent.
+    fn expect_nothing_more(&self) -> io::Result<()> {
+        debug_assert!(self.parser.is_idle());
+        if self.start == self.end {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} bytes after the last response due: answers to nothing",
+                self.end - self.start
+            ),
+        ))
+    }
 }
