@@ -9,6 +9,9 @@
 #      MODE=together ROUNDS=8 bash benches/http.sh
 #      WORKERS=2 bash benches/http.sh          (two workers each; see below)
 #      SERVERS=hyper_echo bash benches/http.sh (one server alone: no ratios)
+#      HYPER_ARGS=--pipeline-flush bash benches/http.sh
+#                                              (hyper batching pipelined responses;
+#                                               off by default in hyper, as here)
 #
 # Workloads (WORKLOADS="get pipe16 post1k" by default):
 #   get      GET / over 64 keep-alive connections, one request at a time
@@ -59,6 +62,7 @@ SERVERS=${SERVERS:-"http_echo hyper_echo"}
 PEER=hyper_echo
 PORT=${PORT:-8400}
 GENERATORS=${GENERATORS:-$WORKERS}
+HYPER_ARGS=${HYPER_ARGS:-}   # more flags for hyper_echo, e.g. --pipeline-flush
 WRK=${WRK:-auto}   # auto: use wrk when installed; 0: never
 case $MODE in alternate | together) ;; *) echo "MODE is alternate or together" >&2; exit 2 ;; esac
 case $WORKERS in 1 | 2) ;; *) echo "WORKERS is 1 or 2" >&2; exit 2 ;; esac
@@ -145,7 +149,9 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() { # server port: starts it, sets SERVER_PID
-    "${PIN_SERVER_ARR[@]}" "$EX/$1" --addr "127.0.0.1:$2" --workers "$WORKERS" \
+    local extra=()
+    [ "$1" != hyper_echo ] || read -r -a extra <<<"$HYPER_ARGS"
+    "${PIN_SERVER_ARR[@]}" "$EX/$1" --addr "127.0.0.1:$2" --workers "$WORKERS" "${extra[@]}" \
         >"$WORK/server.$2.log" 2>&1 &
     SERVER_PID=$!
     SERVER_PIDS+=("$SERVER_PID")
@@ -278,7 +284,7 @@ round() { # round_no workload
 pinning="servers on core 0, generators on core 1"
 [ -n "$PIN_SERVER" ] || pinning="unpinned: servers and generators share every core"
 echo "mode: $MODE, WORKERS=$WORKERS ($pinning), $ROUNDS rounds of $SECS s (+$WARMUP s warm-up)"
-echo "servers: $SERVERS; workloads: $WORKLOADS; load: http_bench x $GENERATORS$([ "$USE_WRK" = 1 ] && echo ", then wrk -t $GENERATORS")"
+echo "servers: $SERVERS${HYPER_ARGS:+ (hyper_echo $HYPER_ARGS)}; workloads: $WORKLOADS; load: http_bench x $GENERATORS$([ "$USE_WRK" = 1 ] && echo ", then wrk -t $GENERATORS")"
 for round_no in $(seq "$ROUNDS"); do
     echo "--- round $round_no/$ROUNDS"
     for workload in $WORKLOADS; do round "$round_no" "$workload"; done

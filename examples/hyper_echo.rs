@@ -3,6 +3,7 @@
 //!
 //! Run:  cargo run --release --example hyper_echo                (127.0.0.1:8081)
 //!       cargo run --release --example hyper_echo -- --addr 127.0.0.1:8081 --workers 2
+//!       cargo run --release --example hyper_echo -- --pipeline-flush
 //! Talk: curl -i http://127.0.0.1:8081/
 //!       curl -i -X POST --data-binary 'echo me' -H 'Content-Type: text/plain' http://127.0.0.1:8081/echo
 //!       curl -i -X DELETE http://127.0.0.1:8081/           (405, Allow: GET, HEAD)
@@ -24,6 +25,13 @@
 //! `http_body_util::Either` of a full body and the request's body, where
 //! hyper's examples box it (`BoxBody`), so hyper pays no allocation per
 //! response that evloop does not.
+//!
+//! hyper writes each pipelined response as it is ready; `--pipeline-flush`
+//! turns on its `pipeline_flush` option (off by default, "experimental"),
+//! which holds responses back while more requests are buffered and sends
+//! them in one write, as evloop's server does. The benchmark runs hyper as
+//! its users do, with the default; the flag is there to measure how much
+//! of the pipelined gap that option closes.
 //!
 //! `--workers 1` (the default) runs tokio's current-thread runtime: one
 //! thread, the match for one evloop loop. `--workers N` with N > 1 runs the
@@ -52,17 +60,22 @@ struct Settings {
     addr: SocketAddr,
     /// Runtime threads: 1 is tokio's current-thread runtime.
     workers: usize,
+    /// Turn on hyper's `pipeline_flush` (one write for a batch of
+    /// pipelined responses).
+    pipeline_flush: bool,
 }
 
 fn parse_args() -> Result<Settings, String> {
     let mut settings = Settings {
         addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
         workers: 1,
+        pipeline_flush: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
+            "--pipeline-flush" => settings.pipeline_flush = true,
             "--addr" => {
                 let v = value()?;
                 settings.addr = v.parse().map_err(|e| format!("bad --addr {v:?}: {e}"))?;
@@ -88,7 +101,7 @@ fn main() -> io::Result<()> {
             if !message.is_empty() {
                 eprintln!("hyper_echo: {message}");
             }
-            eprintln!("usage: hyper_echo [--addr 127.0.0.1:8081] [--workers N]");
+            eprintln!("usage: hyper_echo [--addr 127.0.0.1:8081] [--workers N] [--pipeline-flush]");
             std::process::exit(if message.is_empty() { 0 } else { 2 });
         }
     };
@@ -112,13 +125,13 @@ fn main() -> io::Result<()> {
         );
         println!("try: curl -i http://{local}/");
         println!("     curl -i -X POST --data-binary 'echo me' http://{local}/echo");
-        serve(listener).await
+        serve(listener, settings.pipeline_flush).await
     })
 }
 
 /// Accepts forever; each connection is one task running hyper's HTTP/1.1
 /// state machine.
-pub(crate) async fn serve(listener: TcpListener) -> io::Result<()> {
+pub(crate) async fn serve(listener: TcpListener, pipeline_flush: bool) -> io::Result<()> {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
@@ -134,6 +147,7 @@ pub(crate) async fn serve(listener: TcpListener) -> io::Result<()> {
         tokio::spawn(async move {
             let io = TokioIo::new(stream);
             if let Err(error) = http1::Builder::new()
+                .pipeline_flush(pipeline_flush)
                 .serve_connection(io, service_fn(route))
                 .await
             {

@@ -42,7 +42,7 @@ fn start_hyper(workers: usize) -> SocketAddr {
         .expect("a tokio runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            hyper_echo::serve(listener).await
+            hyper_echo::serve(listener, false).await
         })
     });
     addr
