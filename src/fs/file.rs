@@ -1,4 +1,5 @@
-//! `File`: a file whose reads, writes and seeks run on the blocking pool.
+//! `File`: a file whose reads, writes and seeks run on the blocking pool,
+//! except reads the page cache can answer at once.
 //!
 //! # One operation in flight
 //!
@@ -22,6 +23,24 @@
 //! caller then asks for less than arrived, the rest stays in the buffer as
 //! read-ahead; the OS's file position is then ahead of the caller's, which
 //! a later seek or write corrects by seeking back over what was not consumed.
+//!
+//! # Reads from the page cache: on the loop's thread
+//!
+//! On Linux, before sending a read to the pool, an idle `File` of a
+//! regular file tries `preadv2(RWF_NOWAIT)` right where it is (see the
+//! `nowait` and `inline` modules): what the page cache holds is copied
+//! straight into the caller's slice, at the OS file position, which the
+//! call advances exactly as the pool's `read` would. So the two paths mix
+//! freely: a read that misses goes to the pool, the next may be inline
+//! again, and the position is the OS's throughout. An inline read happens
+//! only when no operation is in flight and no read-ahead is buffered, so
+//! it always follows, and sees, every write the `File` accepted before it.
+//! At most 64 KiB are copied inline per poll; past that, the read yields
+//! to the loop once and goes on at its next poll.
+//!
+//! Whether the file is regular is learned when it is opened (an `fstat`
+//! on the pool, with the open); for [`File::from_std`], by its first read,
+//! which takes the pool.
 //!
 //! # Writes are buffered, like tokio's
 //!
@@ -58,6 +77,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use super::buf::{Buf, MAX_BUF};
+use super::inline::{self, Budget};
+use super::nowait::{self, Outcome};
 use super::{OpenOptions, asyncify_on, current_pool, join_error};
 use crate::runtime::handle::Shared;
 use crate::task::JoinHandle;
@@ -96,6 +117,30 @@ pub struct File {
     /// The error of a write that completed in the background, for the next
     /// operation to return.
     write_error: Option<io::Error>,
+    /// Whether reads may try the page cache on the caller's thread first.
+    inline: Inline,
+}
+
+/// May this file be read inline? See the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inline {
+    /// Not known yet (a `from_std` file): the next pool read finds out.
+    Unknown,
+    /// A regular file: try `preadv2(RWF_NOWAIT)` first.
+    Try,
+    /// Not a regular file, or its filesystem refused the flag.
+    Never,
+}
+
+/// What the inline attempt of one `poll_read` came to.
+enum InlineRead {
+    /// Read this many bytes into the caller's slice.
+    Read(usize),
+    /// This poll's inline budget is spent: the task was woken, return
+    /// `Pending`.
+    Yield,
+    /// Use the pool.
+    Pool,
 }
 
 /// See the module docs.
@@ -109,8 +154,10 @@ enum State {
 
 /// The operation a job did, with its result.
 enum Op {
-    /// A read; on success the bytes are in the returned buffer.
-    Read(io::Result<usize>),
+    /// A read; on success the bytes are in the returned buffer. The
+    /// `Option` says whether the file is regular, when the read was asked
+    /// to find out.
+    Read(io::Result<usize>, Option<bool>),
     /// A write (after seeking back over read-ahead, if there was some).
     Write(io::Result<()>),
     /// A seek, with the new position.
@@ -155,7 +202,13 @@ impl File {
             pool,
             state: State::Idle(Some(Buf::default())),
             write_error: None,
+            inline: Inline::Unknown,
         }
+    }
+
+    /// Records whether the file is regular (known when it was opened).
+    pub(crate) fn set_regular(&mut self, regular: bool) {
+        self.inline = if regular { Inline::Try } else { Inline::Never };
     }
 
     /// Waits for the operation in flight, then flushes the OS's buffers to
@@ -283,8 +336,13 @@ impl File {
         }
         loop {
             match ready!(self.poll_complete(cx)) {
-                Some(Op::Read(Ok(_))) => return Poll::Ready(Ok(self.buf_mut().copy_to(out))),
-                Some(Op::Read(Err(error))) => return Poll::Ready(Err(error)),
+                Some(Op::Read(result, regular)) => {
+                    if let Some(regular) = regular {
+                        self.set_regular(regular);
+                    }
+                    result?;
+                    return Poll::Ready(Ok(self.buf_mut().copy_to(out)));
+                }
                 Some(op) => self.keep_write_error(op),
                 None => {
                     self.take_write_error()?;
@@ -292,10 +350,47 @@ impl File {
                         return Poll::Ready(Ok(self.buf_mut().copy_to(out)));
                     }
                     let want = out.len().min(MAX_BUF);
+                    match self.read_inline(cx, &mut out[..want]) {
+                        InlineRead::Read(n) => return Poll::Ready(Ok(n)),
+                        InlineRead::Yield => return Poll::Pending,
+                        InlineRead::Pool => {}
+                    }
+                    let probe = self.inline == Inline::Unknown;
                     let buf = self.take_buf();
-                    self.start(buf, move |file, buf| Op::Read(buf.read_from(file, want)));
+                    self.start(buf, move |file, buf| {
+                        let regular = probe.then(|| file.metadata().is_ok_and(|m| m.is_file()));
+                        Op::Read(buf.read_from(file, want), regular)
+                    });
                 }
             }
+        }
+    }
+
+    /// Tries to read into `out` from the page cache, on this thread, at
+    /// the OS file position; the file is idle with no read-ahead.
+    fn read_inline(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> InlineRead {
+        if self.inline != Inline::Try {
+            return InlineRead::Pool;
+        }
+        let max = match inline::budget(&self.pool) {
+            Budget::Go(max) => max,
+            Budget::Off => return InlineRead::Pool,
+            Budget::Yield => {
+                cx.waker().wake_by_ref();
+                return InlineRead::Yield;
+            }
+        };
+        let want = out.len().min(max);
+        match nowait::read(&self.std, &mut out[..want]) {
+            Outcome::Done(n) => {
+                inline::spend(n);
+                InlineRead::Read(n)
+            }
+            Outcome::FileRefuses => {
+                self.inline = Inline::Never;
+                InlineRead::Pool
+            }
+            Outcome::Miss | Outcome::KernelLacks => InlineRead::Pool,
         }
     }
 
