@@ -101,7 +101,10 @@ fn a_cached_read_needs_no_pool_thread_unless_switched_off() {
         });
         assert_eq!(&buf[..], &data[..4096]);
         if !inline {
-            assert!(first.is_pending(), "with the switch off every read takes the pool");
+            assert!(
+                first.is_pending(),
+                "with the switch off every read takes the pool"
+            );
         } else if inline_supported() {
             assert!(matches!(first, Poll::Ready(Ok(4096))), "{first:?}");
         }
@@ -139,7 +142,10 @@ fn mixed_cached_and_uncached_reads_are_exact() {
         drop_cache(&path);
         let whole = evloop::fs::read(&path).await?; // uncached
         let again = evloop::fs::read(&path).await?; // cached by the read before
-        assert!(again == whole, "cached fs::read differs from the uncached one");
+        assert!(
+            again == whole,
+            "cached fs::read differs from the uncached one"
+        );
         std::io::Result::Ok((back, whole))
     })
     .expect("reads");
@@ -478,10 +484,14 @@ fn read_to_string_checks_utf8_small_and_large() {
             "ü".repeat(100_000)
         );
         for path in [&bad, &big_bad] {
-            let error = evloop::fs::read_to_string(path).await.expect_err("not UTF-8");
+            let error = evloop::fs::read_to_string(path)
+                .await
+                .expect_err("not UTF-8");
             assert_eq!(error.kind(), ErrorKind::InvalidData);
         }
-        let missing = evloop::fs::read(dir.join("missing")).await.expect_err("none");
+        let missing = evloop::fs::read(dir.join("missing"))
+            .await
+            .expect_err("none");
         assert_eq!(missing.kind(), ErrorKind::NotFound);
         let is_dir = evloop::fs::read(&dir).await.expect_err("a directory");
         assert_eq!(is_dir.kind(), ErrorKind::IsADirectory);

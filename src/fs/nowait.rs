@@ -159,7 +159,11 @@ pub(crate) fn read(file: &std::fs::File, buf: &mut [u8]) -> Outcome<usize> {
 /// Like [`read`], but into the spare capacity of `out`, at most `max`
 /// bytes, which are appended to it: no zeroing of memory that the read
 /// overwrites anyway, as `std::fs::read` does.
-pub(crate) fn read_appending(file: &std::fs::File, out: &mut Vec<u8>, max: usize) -> Outcome<usize> {
+pub(crate) fn read_appending(
+    file: &std::fs::File,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Outcome<usize> {
     let spare = out.spare_capacity_mut();
     let len = spare.len().min(max);
     // SAFETY: the first `len` bytes of `out`'s spare capacity are
@@ -359,10 +363,16 @@ mod tests {
         // A character device refuses the flag or reads without waiting.
         let zero = std::fs::File::open("/dev/zero").expect("/dev/zero exists");
         let outcome = read(&zero, &mut buf);
-        assert!(matches!(outcome, Outcome::Done(64) | Outcome::FileRefuses), "{outcome:?}");
+        assert!(
+            matches!(outcome, Outcome::Done(64) | Outcome::FileRefuses),
+            "{outcome:?}"
+        );
         if cached_open_supported() {
             let opened = open_cached(&path);
-            assert!(matches!(opened, Outcome::Done(_) | Outcome::Miss), "{opened:?}");
+            assert!(
+                matches!(opened, Outcome::Done(_) | Outcome::Miss),
+                "{opened:?}"
+            );
         }
         std::fs::remove_file(&path).expect("remove");
     }

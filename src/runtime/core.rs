@@ -211,14 +211,6 @@ impl Core {
             && self.polls_since_os.get() < BUDGET
     }
 
-    /// Names the poll being made right now (of a task or of the `block_on`
-    /// future): it changes with every poll, since each one counts towards
-    /// `polls_since_os` and each visit to the OS resets that count. The
-    /// inline file reads use it to give each poll its own copy budget.
-    pub(crate) fn poll_stamp(&self) -> (u64, usize) {
-        (self.os_polls.get(), self.polls_since_os.get())
-    }
-
     /// Counts a poll of the `block_on` future towards the OS budget.
     pub(crate) fn note_main_poll(&self) {
         self.polls_since_os.set(self.polls_since_os.get() + 1);
@@ -370,6 +362,14 @@ impl Core {
             }
         }
         self.run_queue.borrow_mut().clear();
+    }
+
+    /// Names the poll being made right now (of a task or of the `block_on`
+    /// future): it changes with every poll, since each one counts towards
+    /// `polls_since_os` and each visit to the OS resets that count. The
+    /// inline file reads use it to give each poll its own copy budget.
+    pub(crate) fn poll_stamp(&self) -> (u64, usize) {
+        (self.os_polls.get(), self.polls_since_os.get())
     }
 
     pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
