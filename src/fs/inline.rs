@@ -170,3 +170,33 @@ async fn read_to_end(shared: Arc<Shared>, file: std::fs::File, size: u64) -> io:
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_poll_gets_its_own_budget() {
+        let rt = crate::Runtime::new().expect("runtime");
+        let off = crate::Runtime::builder()
+            .inline_file_reads(false)
+            .build()
+            .expect("runtime");
+        let shared = rt.handle().shared;
+        assert_eq!(budget(&shared), Budget::Off, "outside a loop: the pool");
+        if !nowait::nowait_read_supported() {
+            return;
+        }
+        rt.block_on(async {
+            assert_eq!(budget(&shared), Budget::Go(INLINE_CAP));
+            spend(INLINE_CAP - 10);
+            assert_eq!(budget(&shared), Budget::Go(10));
+            spend(10);
+            assert_eq!(budget(&shared), Budget::Yield);
+            crate::yield_now().await; // a new poll: a fresh budget
+            assert_eq!(budget(&shared), Budget::Go(INLINE_CAP));
+        });
+        let off_shared = off.handle().shared;
+        off.block_on(async { assert_eq!(budget(&off_shared), Budget::Off) });
+    }
+}
