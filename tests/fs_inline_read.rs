@@ -546,3 +546,95 @@ fn a_file_from_std_learns_it_is_regular_on_its_first_read() {
     }
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+/// `read_at` at `offset`, checked against the data, with the caller's
+/// position `pos` left alone.
+async fn check_read_at(file: &File, data: &[u8], offset: usize, len: usize) {
+    let mut buf = vec![0u8; len];
+    let n = file
+        .read_at(&mut buf, offset as u64)
+        .await
+        .expect("read_at");
+    let end = data.len().min(offset + len.min(64 * 1024));
+    let expected = data.get(offset..end).unwrap_or(&[]);
+    // A short count is allowed (part of the range cached); bytes must match.
+    assert!(
+        n <= expected.len(),
+        "read_at({offset}, {len}) gave {n} bytes"
+    );
+    assert!(
+        n > 0 || expected.is_empty(),
+        "read_at({offset}, {len}) gave 0 bytes"
+    );
+    assert_eq!(&buf[..n], &expected[..n], "read_at({offset}, {len})");
+}
+
+fn read_at_keeps_the_position(rt: &evloop::Runtime, name: &str) {
+    let dir = scratch(name);
+    let path = dir.join("f");
+    let data = pattern(300 * 1024 + 11, 10);
+    write_synced(&path, &data);
+    rt.block_on(async {
+        let mut file = File::open(&path).await.expect("open");
+        let mut head = [0u8; 100];
+        file.read_exact(&mut head).await.expect("read");
+        for (i, &(offset, len)) in [
+            (0, 4096),
+            (12_345, 777),
+            (65_536, 200 * 1024),     // more than one slice: at most 64 KiB
+            (data.len() - 10, 4096),  // a short read at the end
+            (data.len(), 10),         // at the end
+            (data.len() + 5_000, 10), // past it
+        ]
+        .iter()
+        .enumerate()
+        {
+            if i % 2 == 1 {
+                drop_cache(&path);
+            }
+            check_read_at(&file, &data, offset, len).await;
+        }
+        assert_eq!(file.read_at(&mut [], 3).await.expect("empty"), 0);
+        let error = file
+            .read_at(&mut head, u64::MAX)
+            .await
+            .expect_err("offset beyond i64");
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        // The position is still 100.
+        file.read_exact(&mut head).await.expect("read");
+        assert_eq!(&head[..], &data[100..200]);
+    });
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn read_at_reads_at_its_offset_and_leaves_the_position_alone() {
+    read_at_keeps_the_position(&evloop::Runtime::new().expect("runtime"), "read-at");
+    read_at_keeps_the_position(&no_inline(), "read-at-pool");
+}
+
+#[test]
+fn a_cached_read_at_needs_no_pool_thread() {
+    let dir = scratch("read-at-inline");
+    let path = dir.join("f");
+    let data = pattern(8192, 11);
+    write_synced(&path, &data);
+    let _ = std::fs::read(&path).expect("warm the cache");
+    let rt = one_pool_thread(true);
+    let got = rt.block_on(async {
+        let file = File::open(&path).await.expect("open");
+        let release = occupy_the_pool();
+        let mut buf = [0u8; 1000];
+        let first = {
+            let read = std::pin::pin!(file.read_at(&mut buf, 5000));
+            futures::poll!(read)
+        };
+        drop(release);
+        (first, buf)
+    });
+    if inline_supported() {
+        assert!(matches!(got.0, Poll::Ready(Ok(1000))), "{:?}", got.0);
+        assert_eq!(&got.1[..], &data[5000..6000]);
+    }
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}

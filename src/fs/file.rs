@@ -36,7 +36,8 @@
 //! only when no operation is in flight and no read-ahead is buffered, so
 //! it always follows, and sees, every write the `File` accepted before it.
 //! At most 64 KiB are copied inline per poll; past that, the read yields
-//! to the loop once and goes on at its next poll.
+//! to the loop once and goes on at its next poll. [`File::read_at`], a
+//! positional read that leaves the position alone, tries the same way.
 //!
 //! Whether the file is regular is learned when it is opened (an `fstat`
 //! on the pool, with the open); for [`File::from_std`], by its first read,
@@ -251,6 +252,68 @@ impl File {
         poll_fn(|cx| self.poll_idle(cx)).await;
         let std = self.std.clone();
         asyncify_on(&self.pool, move || std.metadata()).await
+    }
+
+    /// Reads up to `buf.len()` bytes, at most 64 KiB, at `offset`, without
+    /// moving the file position (`pread`): from the page cache on this
+    /// thread when it can (see the module docs), else on the pool. `Ok(0)`
+    /// at or past the end of the file.
+    ///
+    /// It takes `&self` and does not wait for the operation in flight on
+    /// this `File`: like std's `FileExt::read_at` called from another
+    /// thread, it may or may not see a write the `File` has accepted but
+    /// not finished. `flush` first to be sure it does.
+    ///
+    /// # Errors
+    /// As `pread`: `InvalidInput` for an offset beyond `i64::MAX`, the
+    /// error of a file not open for reading, ...
+    pub async fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let want = buf.len().min(MAX_BUF);
+        if want == 0 {
+            return Ok(0);
+        }
+        if let Some(n) = self.read_at_inline(&mut buf[..want], offset).await {
+            return Ok(n);
+        }
+        let std = self.std.clone();
+        let bytes = asyncify_on(&self.pool, move || {
+            use std::os::unix::fs::FileExt;
+            let mut bytes = vec![0u8; want];
+            let n = loop {
+                match std.read_at(&mut bytes, offset) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            bytes.truncate(n);
+            Ok(bytes)
+        })
+        .await?;
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    /// `read_at` from the page cache, yielding first if this poll's
+    /// inline budget is spent; `None`: use the pool.
+    async fn read_at_inline(&self, buf: &mut [u8], offset: u64) -> Option<usize> {
+        if self.inline != Inline::Try {
+            return None;
+        }
+        loop {
+            match inline::budget(&self.pool) {
+                Budget::Go(max) => {
+                    let want = buf.len().min(max);
+                    let Outcome::Done(n) = nowait::read_at(&self.std, &mut buf[..want], offset)
+                    else {
+                        return None;
+                    };
+                    inline::spend(n);
+                    return Some(n);
+                }
+                Budget::Yield => crate::yield_now().await,
+                Budget::Off => return None,
+            }
+        }
     }
 
     /// The buffer of an idle file.

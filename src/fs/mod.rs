@@ -33,8 +33,9 @@
 //! # Reads from the page cache skip the pool (Linux)
 //!
 //! Most reads hit the page cache and never block, and for those the pool's
-//! round trip is most of the cost. On Linux, [`File`]'s reads, [`read`] and
-//! [`read_to_string`] therefore first try `preadv2(RWF_NOWAIT)` on the
+//! round trip is most of the cost. On Linux, [`File`]'s reads (and its
+//! positional [`File::read_at`]), [`read`] and [`read_to_string`] therefore
+//! first try `preadv2(RWF_NOWAIT)` on the
 //! loop's own thread: it copies what is cached and refuses (`EAGAIN`)
 //! rather than wait for the disk; only then does the read go to the pool.
 //! [`read`] opens its path inline too when every directory entry on the way

@@ -153,7 +153,17 @@ fn note<T>(flag: &AtomicU8, outcome: Outcome<T>) -> Outcome<T> {
 pub(crate) fn read(file: &std::fs::File, buf: &mut [u8]) -> Outcome<usize> {
     // SAFETY: `buf` is a live, writable (and initialised) slice, borrowed
     // for the whole call.
-    unsafe { read_raw(file, buf.as_mut_ptr(), buf.len()) }
+    unsafe { read_raw(file, buf.as_mut_ptr(), buf.len(), -1) }
+}
+
+/// Like [`read`], but at `offset`, leaving the file position alone (like
+/// `pread`).
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> Outcome<usize> {
+    let Ok(offset) = i64::try_from(offset) else {
+        return Outcome::Miss; // past what off_t holds: the pool reports it
+    };
+    // SAFETY: as in `read`.
+    unsafe { read_raw(file, buf.as_mut_ptr(), buf.len(), offset) }
 }
 
 /// Like [`read`], but into the spare capacity of `out`, at most `max`
@@ -168,7 +178,7 @@ pub(crate) fn read_appending(
     let len = spare.len().min(max);
     // SAFETY: the first `len` bytes of `out`'s spare capacity are
     // allocated and writable, and `out` is borrowed for the whole call.
-    let outcome = unsafe { read_raw(file, spare.as_mut_ptr().cast(), len) };
+    let outcome = unsafe { read_raw(file, spare.as_mut_ptr().cast(), len, -1) };
     if let Outcome::Done(n) = outcome {
         // SAFETY: the kernel initialised the `n <= len` bytes just after
         // the vector's length, within its capacity.
@@ -177,12 +187,13 @@ pub(crate) fn read_appending(
     outcome
 }
 
-/// `preadv2(fd, {ptr, len}, 1, -1, RWF_NOWAIT)`, with `EINTR` retried.
+/// `preadv2(fd, {ptr, len}, 1, offset, RWF_NOWAIT)`, with `EINTR`
+/// retried; offset -1 means the file's position, as read(2) uses it.
 ///
 /// # Safety
 /// `ptr` must be valid for writes of `len` bytes for the whole call.
 #[cfg(target_os = "linux")]
-unsafe fn read_raw(file: &std::fs::File, ptr: *mut u8, len: usize) -> Outcome<usize> {
+unsafe fn read_raw(file: &std::fs::File, ptr: *mut u8, len: usize, offset: i64) -> Outcome<usize> {
     use std::os::fd::AsRawFd;
     let iov = libc::iovec {
         iov_base: ptr.cast(),
@@ -191,9 +202,9 @@ unsafe fn read_raw(file: &std::fs::File, ptr: *mut u8, len: usize) -> Outcome<us
     loop {
         // SAFETY: `iov` describes `len` writable bytes at `ptr` (the
         // caller's promise) and `iovcnt` is 1; the descriptor is owned by
-        // `file`, open while it is borrowed. Offset -1 means the file's
-        // position, as read(2) uses it. The kernel writes at most `len`.
-        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+        // `file`, open while it is borrowed. The kernel writes at most
+        // `len` bytes.
+        let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, libc::RWF_NOWAIT) };
         if let Ok(n) = usize::try_from(n) {
             return Outcome::Done(n);
         }
@@ -210,7 +221,7 @@ unsafe fn read_raw(file: &std::fs::File, ptr: *mut u8, len: usize) -> Outcome<us
 /// # Safety
 /// None needed; `unsafe` only to match the Linux signature.
 #[cfg(not(target_os = "linux"))]
-unsafe fn read_raw(_: &std::fs::File, _: *mut u8, _: usize) -> Outcome<usize> {
+unsafe fn read_raw(_: &std::fs::File, _: *mut u8, _: usize, _: i64) -> Outcome<usize> {
     Outcome::KernelLacks
 }
 

@@ -83,8 +83,9 @@ impl Builder {
         self
     }
 
-    /// Whether file reads ([`crate::fs::File`]'s `AsyncRead`,
-    /// [`crate::fs::read`], [`crate::fs::read_to_string`]) first copy what
+    /// Whether file reads ([`crate::fs::File`]'s `AsyncRead` and
+    /// [`crate::fs::File::read_at`], [`crate::fs::read`],
+    /// [`crate::fs::read_to_string`]) first copy what
     /// the page cache holds on the loop's own thread, going to the blocking
     /// pool only for what would wait for the disk (default `true`). It is
     /// Linux's `preadv2(RWF_NOWAIT)`; elsewhere, or on kernels without it,
