@@ -39,9 +39,10 @@
 //! to the loop once and goes on at its next poll. [`File::read_at`], a
 //! positional read that leaves the position alone, tries the same way.
 //!
-//! Whether the file is regular is learned when it is opened (an `fstat`
-//! on the pool, with the open); for [`File::from_std`], by its first read,
-//! which takes the pool.
+//! Whether the file is regular (and not opened with `O_DIRECT`, whose reads
+//! always wait for the device) is learned when it is opened, on the pool
+//! with the open; for [`File::from_std`], by its first read, which takes
+//! the pool.
 //!
 //! # Writes are buffered, like tokio's
 //!
@@ -129,7 +130,8 @@ enum Inline {
     Unknown,
     /// A regular file: try `preadv2(RWF_NOWAIT)` first.
     Try,
-    /// Not a regular file, or its filesystem refused the flag.
+    /// Not a regular file, opened with `O_DIRECT`, or its filesystem
+    /// refused the flag.
     Never,
 }
 
@@ -207,7 +209,8 @@ impl File {
         }
     }
 
-    /// Records whether the file is regular (known when it was opened).
+    /// Records whether the file may be read inline: regular, and not
+    /// opened for direct I/O (see `nowait::inline_candidate`).
     pub(crate) fn set_regular(&mut self, regular: bool) {
         self.inline = if regular { Inline::Try } else { Inline::Never };
     }
@@ -421,7 +424,7 @@ impl File {
                     let probe = self.inline == Inline::Unknown;
                     let buf = self.take_buf();
                     self.start(buf, move |file, buf| {
-                        let regular = probe.then(|| file.metadata().is_ok_and(|m| m.is_file()));
+                        let regular = probe.then(|| nowait::inline_candidate(file));
                         Op::Read(buf.read_from(file, want), regular)
                     });
                 }

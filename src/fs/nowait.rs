@@ -30,8 +30,11 @@
 //! * `ENOSYS` or `EPERM` from the call (a sandbox such as a seccomp filter
 //!   or gVisor refusing it): the same, for the rest of the process.
 //! * `EOPNOTSUPP` or `EINVAL`: this *file* refuses the flag (a filesystem
-//!   that does not support it, FUSE, a character device, a file opened
-//!   with `O_DIRECT`...). Its reads go to the pool from then on.
+//!   that does not support it, FUSE, a character device...). Its reads go
+//!   to the pool from then on.
+//! * Files opened with `O_DIRECT` are never tried ([`inline_candidate`]):
+//!   for direct I/O the flag only avoids waiting for locks, and the read
+//!   still waits for the device.
 //! * `EAGAIN`, or any other error: this one read goes to the pool, which
 //!   waits for the disk or reports the error exactly as `std` would.
 //!
@@ -292,6 +295,30 @@ pub(crate) fn open_cached(path: &Path) -> Outcome<std::fs::File> {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn open_cached(_: &Path) -> Outcome<std::fs::File> {
     Outcome::KernelLacks
+}
+
+/// Whether reads of `file` may be tried inline: a regular file, not opened
+/// with `O_DIRECT`. Direct I/O reads the disk on every call, and for it
+/// `RWF_NOWAIT` only promises not to wait for locks or block allocation:
+/// the read itself would still wait for the device. Runs on the pool (an
+/// `fstat`).
+pub(crate) fn inline_candidate(file: &std::fs::File) -> bool {
+    file.metadata().is_ok_and(|meta| meta.is_file()) && !is_direct(file)
+}
+
+/// Whether `file` was opened with `O_DIRECT` (or its flags are unreadable).
+#[cfg(target_os = "linux")]
+fn is_direct(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETFL only reads the flags of the descriptor, which `file`
+    // keeps open for the call.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    flags < 0 || flags & libc::O_DIRECT != 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_direct(_: &std::fs::File) -> bool {
+    false
 }
 
 /// Clears `O_NONBLOCK` on a file opened by [`open_cached`], before it is

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use super::{File, asyncify_on, current_pool};
+use super::{File, asyncify_on, current_pool, nowait};
 
 /// Options for opening a file: `std::fs::OpenOptions`, with an async
 /// [`open`](OpenOptions::open) that runs on the blocking pool.
@@ -101,7 +101,7 @@ impl OpenOptions {
         // rather than a pool trip on the first read.
         let (file, regular) = asyncify_on(&pool, move || {
             let file = options.open(path)?;
-            let regular = file.metadata().is_ok_and(|meta| meta.is_file());
+            let regular = nowait::inline_candidate(&file);
             Ok((file, regular))
         })
         .await?;
