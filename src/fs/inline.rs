@@ -127,11 +127,10 @@ fn open_inline(shared: &Shared, path: &Path) -> Option<(std::fs::File, u64)> {
     let nowait::Outcome::Done(file) = nowait::open_cached(path) else {
         return None;
     };
-    // fstat of an open file reads the in-memory inode.
-    let meta = file.metadata().ok()?;
     // A FIFO or device opened with O_NONBLOCK would not read as std's
     // blocking open would: those go to the pool, reopened there.
-    meta.is_file().then_some((file, meta.len()))
+    let (regular, size) = nowait::cached_stat(&file)?;
+    regular.then_some((file, size))
 }
 
 /// Reads `file` (just opened, at offset 0) to its end: inline while the

@@ -40,6 +40,13 @@
 //!
 //! The same rules hold for `openat2`, whose support (5.12) is tracked
 //! separately: without it, `fs::read` opens its file on the pool.
+//!
+//! One bet is taken, the one io_uring takes for its own inline opens:
+//! `RESOLVE_CACHED` vouches for the *lookup* only. The filesystem's own
+//! `open` then runs too, with `O_NONBLOCK` as its hint not to wait; on
+//! local filesystems it does no I/O, but a network or FUSE filesystem may
+//! ask its server. Where that matters, `Builder::inline_file_reads(false)`
+//! keeps every open and read on the pool.
 
 use std::io;
 use std::path::Path;
@@ -297,6 +304,35 @@ pub(crate) fn open_cached(_: &Path) -> Outcome<std::fs::File> {
     Outcome::KernelLacks
 }
 
+/// Whether `file` is a regular file, and its size, from what the kernel
+/// holds in memory: `statx` with `AT_STATX_DONT_SYNC`, so that a network
+/// filesystem answers from its attribute cache rather than ask its server
+/// (a stale size does no harm: the caller reads to the end of the file).
+/// `None` if the call fails.
+#[cfg(target_os = "linux")]
+pub(crate) fn cached_stat(file: &std::fs::File) -> Option<(bool, u64)> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `statx` is plain old data, for which all zeroes is valid.
+    let mut stat: libc::statx = unsafe { std::mem::zeroed() };
+    let flags = libc::AT_EMPTY_PATH | libc::AT_STATX_DONT_SYNC;
+    let mask = libc::STATX_TYPE | libc::STATX_SIZE;
+    // SAFETY: the path is an empty NUL-terminated string (with
+    // AT_EMPTY_PATH, the descriptor itself is examined); `stat` is a
+    // valid, writable `statx` that outlives the call; `file` keeps the
+    // descriptor open.
+    let rc = unsafe { libc::statx(file.as_raw_fd(), c"".as_ptr(), flags, mask, &mut stat) };
+    if rc != 0 || stat.stx_mask & mask != mask {
+        return None;
+    }
+    let regular = u32::from(stat.stx_mode) & libc::S_IFMT == libc::S_IFREG;
+    Some((regular, stat.stx_size))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn cached_stat(_: &std::fs::File) -> Option<(bool, u64)> {
+    None
+}
+
 /// Whether reads of `file` may be tried inline: a regular file, not opened
 /// with `O_DIRECT`. Direct I/O reads the disk on every call, and for it
 /// `RWF_NOWAIT` only promises not to wait for locks or block allocation:
@@ -398,8 +434,10 @@ mod tests {
         if nowait_read_supported() && out.len() > 1 {
             assert_eq!(out, b">cached bytes");
         }
+        assert_eq!(cached_stat(&file), Some((true, 12)));
         // A character device refuses the flag or reads without waiting.
         let zero = std::fs::File::open("/dev/zero").expect("/dev/zero exists");
+        assert_eq!(cached_stat(&zero).map(|(regular, _)| regular), Some(false));
         let outcome = read(&zero, &mut buf);
         assert!(
             matches!(outcome, Outcome::Done(64) | Outcome::FileRefuses),
