@@ -1,4 +1,5 @@
-//! Files and directories, through the blocking pool.
+//! Files and directories, through the blocking pool (and, for cached
+//! reads, without it).
 //!
 //! # Readiness does not work for files
 //!
@@ -29,6 +30,21 @@
 //! read its docs for what a buffered write guarantees. [`read_dir`] lists a
 //! directory as a `Stream`.
 //!
+//! # Reads from the page cache skip the pool (Linux)
+//!
+//! Most reads hit the page cache and never block, and for those the pool's
+//! round trip is most of the cost. On Linux, [`File`]'s reads (and its
+//! positional [`File::read_at`]), [`read`] and [`read_to_string`] therefore
+//! first try `preadv2(RWF_NOWAIT)` on the
+//! loop's own thread: it copies what is cached and refuses (`EAGAIN`)
+//! rather than wait for the disk; only then does the read go to the pool.
+//! [`read`] opens its path inline too when every directory entry on the way
+//! is cached (`openat2(RESOLVE_CACHED)`). At most 64 KiB are copied inline
+//! per poll; a bigger read yields to the loop between those slices. Old
+//! kernels, filesystems that refuse the flag, and other OSes take the pool
+//! as before, and `Builder::inline_file_reads(false)` turns it off. Writes
+//! always go to the pool: see chapter 8 of the book for why.
+//!
 //! Every job of this module is *mandatory*: unlike a plain
 //! `spawn_blocking`, it still runs if the runtime shuts down before a pool
 //! thread reaches it, so no accepted write is ever dropped.
@@ -40,6 +56,8 @@
 mod buf;
 mod dir_builder;
 mod file;
+mod inline;
+mod nowait;
 mod open_options;
 mod read_dir;
 
@@ -101,22 +119,23 @@ pub(crate) fn join_error(error: JoinError) -> io::Error {
     io::Error::other(why)
 }
 
-/// Reads a whole file into a `Vec` (`std::fs::read` on the pool).
+/// Reads a whole file into a `Vec`: `std::fs::read`, on the loop's thread
+/// while the path and the bytes are cached (up to 64 KiB per poll), on the
+/// pool for the rest; see "Reads from the page cache" in the module docs.
 ///
 /// # Errors
 /// As `std::fs::read`: `NotFound`, `PermissionDenied`, `IsADirectory`, ...
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let path = path.as_ref().to_owned();
-    asyncify("fs::read", move || std::fs::read(path)).await
+    inline::read(current_pool("fs::read"), path.as_ref().to_owned()).await
 }
 
-/// Reads a whole UTF-8 file into a `String`.
+/// Reads a whole UTF-8 file into a `String`, as [`read`] does.
 ///
 /// # Errors
 /// As `std::fs::read_to_string`; `InvalidData` if the file is not UTF-8.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     let path = path.as_ref().to_owned();
-    asyncify("fs::read_to_string", move || std::fs::read_to_string(path)).await
+    inline::read_to_string(current_pool("fs::read_to_string"), path).await
 }
 
 /// Writes `contents` as the whole file, creating or truncating it.

@@ -36,6 +36,8 @@ pub struct Builder {
     max_blocking_threads: usize,
     /// How long an idle pool thread lingers.
     blocking_keep_alive: Duration,
+    /// Whether file reads first try the page cache on the loop's thread.
+    inline_file_reads: bool,
 }
 
 impl Default for Builder {
@@ -56,6 +58,7 @@ impl Builder {
             event_capacity: 1024,
             max_blocking_threads,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            inline_file_reads: true,
         }
     }
 
@@ -80,6 +83,19 @@ impl Builder {
         self
     }
 
+    /// Whether file reads ([`crate::fs::File`]'s `AsyncRead` and
+    /// [`crate::fs::File::read_at`], [`crate::fs::read`],
+    /// [`crate::fs::read_to_string`]) first copy what
+    /// the page cache holds on the loop's own thread, going to the blocking
+    /// pool only for what would wait for the disk (default `true`). It is
+    /// Linux's `preadv2(RWF_NOWAIT)`; elsewhere, or on kernels without it,
+    /// every read takes the pool whatever this says. `false` sends every
+    /// read to the pool, as libuv and tokio do.
+    pub fn inline_file_reads(mut self, inline: bool) -> Builder {
+        self.inline_file_reads = inline;
+        self
+    }
+
     /// Creates the runtime: an epoll instance, its eventfd waker and an
     /// (empty) blocking pool. No thread is started.
     pub fn build(self) -> io::Result<Runtime> {
@@ -88,7 +104,9 @@ impl Builder {
         let registry = reactor.registry().try_clone()?;
         let (sender, receiver) = crossbeam_channel::unbounded();
         let pool = Pool::new(self.max_blocking_threads, self.blocking_keep_alive);
-        let shared = Arc::new(Shared::new(sender, unparker, registry, pool));
+        let mut shared = Shared::new(sender, unparker, registry, pool);
+        shared.inline_file_reads = self.inline_file_reads;
+        let shared = Arc::new(shared);
         Ok(Runtime::from_core(Core::new(shared, receiver, reactor)))
     }
 }
