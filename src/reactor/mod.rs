@@ -40,8 +40,11 @@
 //! flight for the old one must not wake the new one's tasks.
 
 mod source;
+mod waiters;
 
 pub use source::Async;
+pub(crate) use waiters::WaitKey;
+use waiters::Waiters;
 
 use std::io;
 use std::task::{Context, Poll, Waker};
@@ -103,10 +106,19 @@ pub(crate) struct IoSlot {
     /// Bumped on every event, so a caller that saw readiness at tick `t` can
     /// tell whether a newer event arrived before it clears the bit.
     tick: u32,
-    /// The task waiting to read (or accept, or receive), if any.
-    reader: Option<Waker>,
-    /// The task waiting to write (or connect, or send), if any.
-    writer: Option<Waker>,
+    /// The tasks waiting to read (or accept, or receive).
+    readers: Waiters,
+    /// The tasks waiting to write (or connect, or send).
+    writers: Waiters,
+}
+
+impl IoSlot {
+    fn waiters(&mut self, dir: Direction) -> &mut Waiters {
+        match dir {
+            Direction::Read => &mut self.readers,
+            Direction::Write => &mut self.writers,
+        }
+    }
 }
 
 /// The name of a registered source: a slab index and a generation.
@@ -139,6 +151,8 @@ pub(crate) struct Reactor {
     sources: Slab<IoSlot>,
     /// The generation of the next registered source.
     next_generation: u32,
+    /// The next [`WaitKey`] to hand out; 0 means "no key", so it starts at 1.
+    next_key: u64,
 }
 
 impl Reactor {
@@ -149,6 +163,7 @@ impl Reactor {
             events: Events::with_capacity(event_capacity.max(1)),
             sources: Slab::new(),
             next_generation: 0,
+            next_key: 1,
         })
     }
 
@@ -174,23 +189,24 @@ impl Reactor {
             generation,
             readiness: ready::READABLE | ready::WRITABLE,
             tick: 0,
-            reader: None,
-            writer: None,
+            readers: Waiters::default(),
+            writers: Waiters::default(),
         });
         Ok(token)
     }
 
     /// Frees the slot of a source (already deregistered, or closed).
-    /// Its parked wakers are returned so the caller can wake them outside
-    /// any borrow: a task parked on a dropped source must not hang.
-    pub(crate) fn release(&mut self, token: IoToken) -> [Option<Waker>; 2] {
-        match self.slot(token) {
-            Some(_) => {
-                let slot = self.sources.remove(token.index as usize);
-                [slot.reader, slot.writer]
-            }
-            None => [None, None],
+    /// Its parked wakers, every one of them, are returned so the caller can
+    /// wake them outside any borrow: a task parked on a dropped source must
+    /// not hang.
+    pub(crate) fn release(&mut self, token: IoToken) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        if self.slot(token).is_some() {
+            let mut slot = self.sources.remove(token.index as usize);
+            slot.readers.take_all(&mut wakers);
+            slot.writers.take_all(&mut wakers);
         }
+        wakers
     }
 
     fn slot(&mut self, token: IoToken) -> Option<&mut IoSlot> {
@@ -200,29 +216,62 @@ impl Reactor {
     }
 
     /// Is the cached readiness for `dir` set? If so, returns the tick it was
-    /// seen at; if not, parks `cx`'s waker and returns `Pending`.
+    /// seen at; if not, parks `cx`'s waker beside any others and returns
+    /// `Pending`.
+    ///
+    /// `key` is `Some` for a future of our own that will remove its waker
+    /// when dropped, `None` for a `poll_*` caller (see [`waiters`]). Wakers
+    /// that parking pushed out (too many `poll_*` callers) land in
+    /// `evicted`: the caller wakes them once its borrow of the reactor ends.
     pub(crate) fn poll_ready(
         &mut self,
         token: IoToken,
         dir: Direction,
         cx: &mut Context<'_>,
+        key: Option<&mut WaitKey>,
+        evicted: &mut Vec<Waker>,
     ) -> Poll<u32> {
-        let Some(slot) = self.slot(token) else {
+        let Some(slot) = self
+            .sources
+            .get_mut(token.index as usize)
+            .filter(|slot| slot.generation == token.generation)
+        else {
             // A released source is "ready": the syscall will report the error.
             return Poll::Ready(0);
         };
         if slot.readiness & dir.mask() != 0 {
+            // A ready direction has no waiters (readiness took them all),
+            // so a future that parked before has no entry left.
+            if let Some(key) = key {
+                key.parked = false;
+            }
             return Poll::Ready(slot.tick);
         }
-        let parked = match dir {
-            Direction::Read => &mut slot.reader,
-            Direction::Write => &mut slot.writer,
+        let key = match key {
+            None => 0,
+            Some(key) => {
+                if key.key == 0 {
+                    key.key = self.next_key;
+                    self.next_key += 1;
+                }
+                key.parked = true;
+                key.key
+            }
         };
-        match parked {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            parked => *parked = Some(cx.waker().clone()),
-        }
+        slot.waiters(dir).park(key, cx.waker(), evicted);
         Poll::Pending
+    }
+
+    /// A future that parked under `key` is dropped: takes its waker back,
+    /// so that cancelled waiters do not pile up. The caller drops the
+    /// waker after its borrow of the reactor ends.
+    pub(crate) fn remove_waiter(
+        &mut self,
+        token: IoToken,
+        dir: Direction,
+        key: &WaitKey,
+    ) -> Option<Waker> {
+        self.slot(token)?.waiters(dir).remove(key.key)
     }
 
     /// A syscall returned `WouldBlock`: the readiness seen at `tick` was
@@ -283,18 +332,21 @@ impl Reactor {
             }
             slot.readiness |= bits;
             slot.tick = slot.tick.wrapping_add(1);
-            if bits & Direction::Read.mask() != 0
-                && let Some(waker) = slot.reader.take()
-            {
-                wakers.push(waker);
+            // Every waiter of a direction, not just one: see `waiters`.
+            if bits & Direction::Read.mask() != 0 {
+                slot.readers.take_all(wakers);
             }
-            if bits & Direction::Write.mask() != 0
-                && let Some(waker) = slot.writer.take()
-            {
-                wakers.push(waker);
+            if bits & Direction::Write.mask() != 0 {
+                slot.writers.take_all(wakers);
             }
         }
         Ok(())
+    }
+
+    /// How many wakers are parked on one direction of a source (for tests).
+    #[cfg(test)]
+    pub(crate) fn waiter_count(&mut self, token: IoToken, dir: Direction) -> usize {
+        self.slot(token).map_or(0, |slot| slot.waiters(dir).len())
     }
 
     /// How many sources are registered (for tests and metrics).

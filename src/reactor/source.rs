@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 
 use mio::event::Source;
 
-use super::{Direction, IoToken, Reactor};
+use super::{Direction, IoToken, Reactor, WaitKey};
 use crate::runtime::context;
 use crate::runtime::handle::{Injected, Shared};
 
@@ -82,15 +82,19 @@ impl<S: Source> Async<S> {
     /// Runs `op` until it does not return `WouldBlock`. If `drained` says
     /// a successful result proves the readiness stale (a short read or
     /// write on a stream socket), the readiness is cleared then too.
+    ///
+    /// `key` is `Some` for a future of ours that removes its waker when
+    /// dropped ([`Wait`]), `None` for a `poll_*` method.
     fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        mut key: Option<&mut WaitKey>,
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
-            let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx))? {
+            let tick = match self.poll_ready(cx, dir, key.as_deref_mut())? {
                 Poll::Ready(tick) => tick,
                 Poll::Pending => return Poll::Pending,
             };
@@ -110,6 +114,23 @@ impl<S: Source> Async<S> {
         }
     }
 
+    /// [`Reactor::poll_ready`] for this source, waking what parking pushed
+    /// out once the reactor is released.
+    fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        key: Option<&mut WaitKey>,
+    ) -> io::Result<Poll<u32>> {
+        let mut evicted = Vec::new();
+        let ready =
+            self.with_reactor(|r| r.poll_ready(self.token, dir, cx, key, &mut evicted))?;
+        if !evicted.is_empty() {
+            evicted.into_iter().for_each(Waker::wake);
+        }
+        Ok(ready)
+    }
+
     /// A `read`/`recv` on a *stream* socket into a buffer of `len` bytes.
     ///
     /// Like [`Async::poll_read_with`], plus one shortcut: a read that
@@ -125,7 +146,7 @@ impl<S: Source> Async<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, op, |&n| n > 0 && n < len)
+        self.poll_io(cx, Direction::Read, None, op, |&n| n > 0 && n < len)
     }
 
     /// The write-side twin of [`Async::poll_read_stream`]: a short write
@@ -136,17 +157,24 @@ impl<S: Source> Async<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, op, |&n| n < len)
+        self.poll_io(cx, Direction::Write, None, op, |&n| n < len)
     }
 
     /// Runs a non-blocking read-side operation (read, accept, recv) until it
     /// does not return `WouldBlock`, parking `cx` in between.
+    ///
+    /// A `poll_*` method has no way to learn that its caller stopped
+    /// waiting, so the waker it parks stays until the next readiness event
+    /// (one entry per task however often it polls; see [`crate::reactor`]).
+    /// Any number of tasks may poll at once: readiness wakes them all.
+    /// Prefer [`Async::read_with`] in `async` code: its future takes its
+    /// waker back when dropped.
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Read, op, |_| false)
+        self.poll_io(cx, Direction::Read, None, op, |_| false)
     }
 
     /// The write-side twin of [`Async::poll_read_with`] (write, send, connect).
@@ -155,36 +183,95 @@ impl<S: Source> Async<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Write, op, |_| false)
+        self.poll_io(cx, Direction::Write, None, op, |_| false)
     }
 
-    /// Awaits a read-side operation; see [`Async::poll_read_with`].
+    /// Awaits a read-side operation; see [`Async::poll_read_with`]. Any
+    /// number of tasks may await this on one source at once; dropping the
+    /// future (a timeout, an abort) removes its waker.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with(cx, &mut op)).await
+        let mut wait = Wait::new(self, Direction::Read);
+        poll_fn(|cx| {
+            let key = Some(&mut wait.key);
+            self.poll_io(cx, Direction::Read, key, &mut op, |_| false)
+        })
+        .await
     }
 
-    /// Awaits a write-side operation; see [`Async::poll_write_with`].
+    /// Awaits a write-side operation; see [`Async::read_with`].
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with(cx, &mut op)).await
+        let mut wait = Wait::new(self, Direction::Write);
+        poll_fn(|cx| {
+            let key = Some(&mut wait.key);
+            self.poll_io(cx, Direction::Write, key, &mut op, |_| false)
+        })
+        .await
     }
 
     /// Waits until the source is reported writable (or closed, or in error).
     /// Readiness is a hint: the next write may still return `WouldBlock`.
+    /// Any number of tasks may wait at once; dropping the future removes
+    /// its waker.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx).map(|_| ()))?
-                .map(Ok)
-        })
-        .await
+        self.ready(Direction::Write).await
     }
 
     /// Waits until the source is reported readable (or closed, or in error).
+    /// See [`Async::writable`].
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx).map(|_| ()))?
-                .map(Ok)
+        self.ready(Direction::Read).await
+    }
+
+    async fn ready(&self, dir: Direction) -> io::Result<()> {
+        let mut wait = Wait::new(self, dir);
+        poll_fn(|cx| match self.poll_ready(cx, dir, Some(&mut wait.key)) {
+            Ok(ready) => ready.map(|_| Ok(())),
+            Err(error) => Poll::Ready(Err(error)),
         })
         .await
+    }
+}
+
+/// A waiting future's claim on its waker's entry: dropped with the future
+/// (it lives in the `async fn`'s state), it removes that entry if the
+/// future was cancelled while parked. See `waiters.rs`.
+struct Wait<'a, S: Source> {
+    /// The source waited on.
+    source: &'a Async<S>,
+    /// The direction waited for.
+    dir: Direction,
+    /// The entry's key, and whether there may be an entry.
+    key: WaitKey,
+}
+
+impl<'a, S: Source> Wait<'a, S> {
+    fn new(source: &'a Async<S>, dir: Direction) -> Wait<'a, S> {
+        Wait {
+            source,
+            dir,
+            key: WaitKey::default(),
+        }
+    }
+}
+
+impl<S: Source> Drop for Wait<'_, S> {
+    fn drop(&mut self) {
+        if !self.key.parked {
+            return; // never parked, or readiness took the entry already
+        }
+        let token = self.source.token;
+        let waker = context::with_core(|core| {
+            if !Arc::ptr_eq(&core.shared, &self.source.shared) {
+                return None;
+            }
+            // Busy only if dropped from inside the reactor; the entry then
+            // stays until the next event, which wakes it harmlessly.
+            let mut reactor = core.reactor.try_borrow_mut().ok()?;
+            reactor.remove_waiter(token, self.dir, &self.key)
+        })
+        .flatten();
+        // Dropped after the borrow: a waker's drop may run any code.
+        drop(waker);
     }
 }
 
@@ -195,7 +282,7 @@ impl<S: Source> Drop for Async<S> {
             let _ = self.shared.registry.deregister(&mut io);
         }
         let token = self.token;
-        let released: Option<[Option<Waker>; 2]> = context::with_core(|core| {
+        let released: Option<Vec<Waker>> = context::with_core(|core| {
             if !Arc::ptr_eq(&core.shared, &self.shared) {
                 return None;
             }
@@ -206,7 +293,7 @@ impl<S: Source> Drop for Async<S> {
         match released {
             // Woken after the borrow is gone: a task parked on this source
             // (another half of a split stream, say) must get to see the error.
-            Some(wakers) => wakers.into_iter().flatten().for_each(Waker::wake),
+            Some(wakers) => wakers.into_iter().for_each(Waker::wake),
             None => self.shared.inject(Injected::ReleaseIo(token)),
         }
     }
@@ -215,5 +302,52 @@ impl<S: Source> Drop for Async<S> {
 impl<S: Source + std::fmt::Debug> std::fmt::Debug for Async<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+
+    /// Polls `future` once; true if it is still pending.
+    async fn poll_once(future: impl Future) -> bool {
+        let mut future = pin!(future);
+        poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
+    }
+
+    #[test]
+    fn cancelled_accepts_leave_no_waker_behind() {
+        crate::block_on(async {
+            let std = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            std.set_nonblocking(true).expect("non-blocking");
+            let listener = Async::new(mio::net::TcpListener::from_std(std)).expect("register");
+            let count = |listener: &Async<mio::net::TcpListener>| {
+                listener
+                    .with_reactor(|r| r.waiter_count(listener.token, Direction::Read))
+                    .expect("on its loop")
+            };
+            for _ in 0..10_000 {
+                let accept = listener.read_with(|l| l.accept());
+                assert!(poll_once(accept).await, "nobody connects");
+            }
+            assert_eq!(count(&listener), 0, "every dropped accept took its waker");
+
+            // A waiter still parked keeps its entry; the cancelled ones go.
+            let mut kept = pin!(listener.read_with(|l| l.accept()));
+            assert!(poll_once(kept.as_mut()).await);
+            for _ in 0..100 {
+                assert!(poll_once(listener.readable()).await);
+            }
+            assert_eq!(count(&listener), 1);
+
+            // `poll_*` callers have no drop point: one entry per task.
+            for _ in 0..100 {
+                let polled = poll_fn(|cx| Poll::Ready(listener.poll_read_with(cx, |l| l.accept())));
+                assert!(polled.await.is_pending());
+            }
+            assert_eq!(count(&listener), 2);
+        });
     }
 }

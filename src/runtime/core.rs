@@ -285,7 +285,7 @@ impl Core {
                 Injected::Spawn(task) => self.insert(task.future, task.waker),
                 Injected::ReleaseIo(token) => {
                     let wakers = self.reactor.borrow_mut().release(token);
-                    wakers.into_iter().flatten().for_each(Waker::wake);
+                    wakers.into_iter().for_each(Waker::wake);
                 }
                 Injected::CancelTimer(key) => {
                     let waker = self.timers.borrow_mut().cancel(key);
