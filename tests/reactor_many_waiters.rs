@@ -61,7 +61,7 @@ fn every_task_awaiting_writable_is_woken() {
             // Fill the send buffer, then let a write find it full so the
             // cached readiness is cleared (it times out, a cancelled waiter).
             let chunk = [0; 4096];
-            while (&*ours.get_ref()).write(&chunk).is_ok() {}
+            while ours.get_ref().write(&chunk).is_ok() {}
             let blocked = timeout(
                 Duration::from_millis(10),
                 ours.write_with(|s| (&*s).write(&chunk)),

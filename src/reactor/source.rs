@@ -94,7 +94,8 @@ impl<S: Source> Async<S> {
         drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
-            let tick = match self.poll_ready(cx, dir, key.as_deref_mut())? {
+            let key = key.as_deref_mut();
+            let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx, key))? {
                 Poll::Ready(tick) => tick,
                 Poll::Pending => return Poll::Pending,
             };
@@ -112,23 +113,6 @@ impl<S: Source> Async<S> {
                 result => return Poll::Ready(result),
             }
         }
-    }
-
-    /// [`Reactor::poll_ready`] for this source, waking what parking pushed
-    /// out once the reactor is released.
-    fn poll_ready(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        key: Option<&mut WaitKey>,
-    ) -> io::Result<Poll<u32>> {
-        let mut evicted = Vec::new();
-        let ready =
-            self.with_reactor(|r| r.poll_ready(self.token, dir, cx, key, &mut evicted))?;
-        if !evicted.is_empty() {
-            evicted.into_iter().for_each(Waker::wake);
-        }
-        Ok(ready)
     }
 
     /// A `read`/`recv` on a *stream* socket into a buffer of `len` bytes.
@@ -224,9 +208,12 @@ impl<S: Source> Async<S> {
 
     async fn ready(&self, dir: Direction) -> io::Result<()> {
         let mut wait = Wait::new(self, dir);
-        poll_fn(|cx| match self.poll_ready(cx, dir, Some(&mut wait.key)) {
-            Ok(ready) => ready.map(|_| Ok(())),
-            Err(error) => Poll::Ready(Err(error)),
+        let token = self.token;
+        poll_fn(|cx| {
+            match self.with_reactor(|r| r.poll_ready(token, dir, cx, Some(&mut wait.key))) {
+                Ok(ready) => ready.map(|_| Ok(())),
+                Err(error) => Poll::Ready(Err(error)),
+            }
         })
         .await
     }

@@ -93,14 +93,47 @@ pub(crate) struct Waiters {
 impl Waiters {
     /// Parks `waker` under `key` ([`NO_KEY`] for a `poll_*` caller). An
     /// entry for the same waiter is updated in place. If the cap on
-    /// unkeyed entries is reached, those entries move to `evicted`, for the
-    /// caller to wake once it has released the reactor.
+    /// unkeyed entries is reached, those entries move to `evicted`, to be
+    /// woken once nobody borrows the reactor.
     pub(super) fn park(&mut self, key: u64, waker: &Waker, evicted: &mut Vec<Waker>) {
+        // The common cases first: nobody waits yet, or only this waiter.
+        if self.more.is_empty() {
+            match &mut self.first {
+                None => {
+                    self.unkeyed = usize::from(key == NO_KEY);
+                    self.first = Some(Entry {
+                        key,
+                        waker: waker.clone(),
+                    });
+                    return;
+                }
+                Some(entry)
+                    if entry.key == key && (key != NO_KEY || entry.waker.will_wake(waker)) =>
+                {
+                    if !entry.waker.will_wake(waker) {
+                        entry.waker.clone_from(waker);
+                    }
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        self.park_among_others(key, waker, evicted);
+    }
+
+    /// [`Waiters::park`] when other tasks wait too.
+    #[cold]
+    fn park_among_others(&mut self, key: u64, waker: &Waker, evicted: &mut Vec<Waker>) {
         let same = |entry: &Entry| match key {
             NO_KEY => entry.key == NO_KEY && entry.waker.will_wake(waker),
             key => entry.key == key,
         };
-        if let Some(entry) = self.first.iter_mut().chain(&mut self.more).find(|e| same(e)) {
+        if let Some(entry) = self
+            .first
+            .iter_mut()
+            .chain(&mut self.more)
+            .find(|e| same(e))
+        {
             if !entry.waker.will_wake(waker) {
                 entry.waker.clone_from(waker);
             }
