@@ -103,9 +103,6 @@ pub(crate) struct IoSlot {
     generation: u32,
     /// Cached readiness (the `ready` bits).
     readiness: u8,
-    /// Bumped on every event, so a caller that saw readiness at tick `t` can
-    /// tell whether a newer event arrived before it clears the bit.
-    tick: u32,
     /// The tasks waiting to read (or accept, or receive).
     readers: Waiters,
     /// The tasks waiting to write (or connect, or send).
@@ -193,7 +190,6 @@ impl Reactor {
         entry.insert(IoSlot {
             generation,
             readiness: ready::READABLE | ready::WRITABLE,
-            tick: 0,
             readers: Waiters::default(),
             writers: Waiters::default(),
         });
@@ -220,9 +216,8 @@ impl Reactor {
             .filter(|slot| slot.generation == token.generation)
     }
 
-    /// Is the cached readiness for `dir` set? If so, returns the tick it was
-    /// seen at; if not, parks `cx`'s waker beside any others and returns
-    /// `Pending`.
+    /// Is the cached readiness for `dir` set? If not, parks `cx`'s waker
+    /// beside any others and returns `Pending`.
     ///
     /// `key` is `Some` for a future of our own that will remove its waker
     /// when dropped, `None` for a `poll_*` caller (see [`waiters`]).
@@ -237,10 +232,10 @@ impl Reactor {
         dir: Direction,
         cx: &mut Context<'_>,
         key: Option<&mut WaitKey>,
-    ) -> Poll<u32> {
+    ) -> Poll<()> {
         let Some(slot) = self.slot(token) else {
             // A released source is "ready": the syscall will report the error.
-            return Poll::Ready(0);
+            return Poll::Ready(());
         };
         if slot.readiness & dir.mask() != 0 {
             // A ready direction has no waiters (readiness took them all),
@@ -248,7 +243,7 @@ impl Reactor {
             if let Some(key) = key {
                 key.parked = false;
             }
-            return Poll::Ready(slot.tick);
+            return Poll::Ready(());
         }
         self.park(token, dir, cx, key);
         Poll::Pending
@@ -300,12 +295,16 @@ impl Reactor {
         self.slot(token)?.waiters(dir).remove(key.key)
     }
 
-    /// A syscall returned `WouldBlock`: the readiness seen at `tick` was
-    /// stale. Clear it, unless an event arrived since (then it is fresh).
-    pub(crate) fn clear_readiness(&mut self, token: IoToken, dir: Direction, tick: u32) {
-        if let Some(slot) = self.slot(token)
-            && slot.tick == tick
-        {
+    /// A syscall returned `WouldBlock` (or a short read or write proved the
+    /// same): the cached readiness for `dir` is stale. Clear it.
+    ///
+    /// No event can have arrived between the caller seeing the bit and this
+    /// call: events are recorded only by [`Reactor::poll`], on this thread,
+    /// in a later phase of the turn. One that the kernel queued meanwhile
+    /// is not lost either: the next `epoll_wait` reports it, and sets the bit
+    /// again (see `docs/07-edge-triggered.md`).
+    pub(crate) fn clear_readiness(&mut self, token: IoToken, dir: Direction) {
+        if let Some(slot) = self.slot(token) {
             slot.readiness &= !dir.clearable();
         }
     }
@@ -364,7 +363,6 @@ impl Reactor {
                 bits |= ready::ERROR;
             }
             slot.readiness |= bits;
-            slot.tick = slot.tick.wrapping_add(1);
             // Every waiter of a direction, not just one: see `waiters`.
             if bits & Direction::Read.mask() != 0 {
                 slot.readers.take_all(wakers);

@@ -95,19 +95,21 @@ impl<S: Source> Async<S> {
     ) -> Poll<io::Result<R>> {
         loop {
             let key = key.as_deref_mut();
-            let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx, key))? {
-                Poll::Ready(tick) => tick,
-                Poll::Pending => return Poll::Pending,
-            };
+            if self
+                .with_reactor(|r| r.poll_ready(self.token, dir, cx, key))?
+                .is_pending()
+            {
+                return Poll::Pending;
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Stale readiness: clear it; the next turn of this loop
-                    // parks our waker (or retries, if an event came since).
-                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    // Stale readiness: clear it; the next round of this
+                    // loop parks our waker.
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(value) if drained(&value) => {
-                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir))?;
                     return Poll::Ready(Ok(value));
                 }
                 result => return Poll::Ready(result),
