@@ -87,3 +87,42 @@ fn every_task_awaiting_writable_is_woken() {
     })
     .expect("all five writable() waiters complete");
 }
+
+#[test]
+fn more_poll_callers_than_the_reactor_keeps_are_all_served() {
+    // `poll_read_with` has no drop point, so the reactor keeps at most 64
+    // such wakers per direction and wakes the oldest ones to make room:
+    // spuriously, but nobody may be lost.
+    with_watchdog(LIMIT, || {
+        evloop::block_on(async {
+            let (ours, mut theirs) = async_pair();
+            let ours = Rc::new(ours);
+            let mut buf = [0; 8];
+            let nothing = timeout(
+                Duration::from_millis(10),
+                ours.read_with(|s| (&*s).read(&mut buf)),
+            )
+            .await;
+            assert!(nothing.is_err(), "nothing written yet");
+            let readers: Vec<_> = (0..80)
+                .map(|_| {
+                    let ours = ours.clone();
+                    evloop::spawn(async move {
+                        let mut byte = [0; 1];
+                        std::future::poll_fn(|cx| {
+                            ours.poll_read_with(cx, |s| (&*s).read(&mut byte))
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            sleep(Duration::from_millis(20)).await;
+            theirs.write_all(&[1; 80])?;
+            for reader in readers {
+                assert_eq!(reader.await.expect("the reader does not panic")?, 1);
+            }
+            Ok::<(), std::io::Error>(())
+        })
+    })
+    .expect("all 80 readers get a byte");
+}
