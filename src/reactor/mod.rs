@@ -32,6 +32,24 @@
 //! full), and clears the bit without the extra failing syscall; see
 //! `Async::poll_read_stream`.
 //!
+//! Clearing the bit cannot lose an event. Events are recorded only by
+//! [`Reactor::poll`], in the last phase of the loop's turn, never while a
+//! task runs; so nothing can set the bit between the moment a task saw it
+//! and the moment it clears it. Bytes that arrive meanwhile are a new edge,
+//! which the kernel queues and the next `epoll_wait` reports, setting the
+//! bit again. (See `docs/07-edge-triggered.md`.)
+//!
+//! # Every waiter is woken
+//!
+//! Any number of tasks may wait on one direction of one source: fifty
+//! tasks accepting on a shared listener, two reading through `&TcpStream`,
+//! a `recv_from` racing a timeout beside a task looping on `recv_from`.
+//! Each direction keeps the wakers of all of them (`waiters.rs`: an inline
+//! slot for the usual lone waiter, a list only for the second and later),
+//! and an event wakes them all. A future of ours that is dropped while it
+//! waits removes its own waker; `poll_*` callers, which have no drop point,
+//! leave at most one waker per task until the next event.
+//!
 //! # Tokens and generations
 //!
 //! mio hands back a [`mio::Token`] with each event. Ours packs a slab index
