@@ -251,7 +251,13 @@ impl Reactor {
         cx: &mut Context<'_>,
         key: Option<&mut WaitKey>,
     ) -> Poll<()> {
-        let Some(slot) = self.slot(token) else {
+        // Fields, not `self.slot()`: `next_key` and `evicted` are borrowed
+        // beside the slot.
+        let Some(slot) = self
+            .sources
+            .get_mut(token.index as usize)
+            .filter(|slot| slot.generation == token.generation)
+        else {
             // A released source is "ready": the syscall will report the error.
             return Poll::Ready(());
         };
@@ -263,42 +269,15 @@ impl Reactor {
             }
             return Poll::Ready(());
         }
-        self.park(token, dir, cx, key);
-        Poll::Pending
-    }
-
-    /// The parking half of [`Reactor::poll_ready`], out of line so that the
-    /// ready path saves and restores fewer registers.
-    ///
-    /// Wakers that parking pushes out (too many `poll_*` callers) cannot be
-    /// woken here, under the caller's borrow of the reactor: they wait in
-    /// `evicted` for the next [`Reactor::poll`], which does not sleep then.
-    #[inline(never)]
-    fn park(
-        &mut self,
-        token: IoToken,
-        dir: Direction,
-        cx: &mut Context<'_>,
-        key: Option<&mut WaitKey>,
-    ) {
         let key = match key {
             None => 0,
-            Some(key) => {
-                if key.key == 0 {
-                    key.key = self.next_key;
-                    self.next_key += 1;
-                }
-                key.parked = true;
-                key.key
-            }
+            Some(key) => key.claim(&mut self.next_key),
         };
-        if let Some(slot) = self
-            .sources
-            .get_mut(token.index as usize)
-            .filter(|slot| slot.generation == token.generation)
-        {
-            slot.waiters(dir).park(key, cx.waker(), &mut self.evicted);
-        }
+        // Wakers this pushes out (too many `poll_*` callers) cannot be woken
+        // here, under the caller's borrow of the reactor: they wait in
+        // `evicted` for the next `poll`, which does not sleep then.
+        slot.waiters(dir).park(key, cx.waker(), &mut self.evicted);
+        Poll::Pending
     }
 
     /// A future that parked under `key` is dropped: takes its waker back,

@@ -71,6 +71,19 @@ pub(crate) struct WaitKey {
     pub(super) parked: bool,
 }
 
+impl WaitKey {
+    /// Marks the future as parked and returns its key, taking the next one
+    /// from `next` the first time.
+    pub(super) fn claim(&mut self, next: &mut u64) -> u64 {
+        if self.key == NO_KEY {
+            self.key = *next;
+            *next += 1;
+        }
+        self.parked = true;
+        self.key
+    }
+}
+
 /// One parked waker.
 struct Entry {
     /// Whose it is: a [`WaitKey`]'s key, or [`NO_KEY`] for a `poll_*` caller.
@@ -95,6 +108,10 @@ impl Waiters {
     /// entry for the same waiter is updated in place. If the cap on
     /// unkeyed entries is reached, those entries move to `evicted`, to be
     /// woken once nobody borrows the reactor.
+    ///
+    /// Out of line: the reactor's ready path, which calls it only when it
+    /// must park, then saves and restores fewer registers.
+    #[inline(never)]
     pub(super) fn park(&mut self, key: u64, waker: &Waker, evicted: &mut Vec<Waker>) {
         // The common cases first: nobody waits yet, or only this waiter.
         if self.more.is_empty() {
