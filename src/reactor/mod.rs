@@ -33,7 +33,7 @@
 //! `Async::poll_read_stream`.
 //!
 //! Clearing the bit cannot lose an event. Events are recorded only by
-//! [`Reactor::poll`], in the last phase of the loop's turn, never while a
+//! `Reactor::poll`, in the last phase of the loop's turn, never while a
 //! task runs; so nothing can set the bit between the moment a task saw it
 //! and the moment it clears it. Bytes that arrive meanwhile are a new edge,
 //! which the kernel queues and the next `epoll_wait` reports, setting the
