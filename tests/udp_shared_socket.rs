@@ -58,12 +58,9 @@ fn a_looping_receiver_survives_a_recv_that_timed_out() {
                 let (socket, received) = (socket.clone(), received.clone());
                 evloop::spawn(async move {
                     let mut buf = [0; 16];
-                    loop {
-                        socket.recv_from(&mut buf).await?;
+                    while socket.recv_from(&mut buf).await.is_ok() {
                         received.set(received.get() + 1);
                     }
-                    #[allow(unreachable_code)]
-                    Ok::<(), std::io::Error>(())
                 })
             };
             sleep(Duration::from_millis(20)).await;
