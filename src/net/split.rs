@@ -1,7 +1,7 @@
 //! Owned read and write halves of a stream, for two tasks.
 //!
 //! A TCP connection is full duplex: reading and writing are independent,
-//! and the reactor keeps a separate waker for each direction (see
+//! and the reactor keeps separate wakers for each direction (see
 //! [`crate::reactor`]). So a stream can be shared by a reading task and a
 //! writing task without any lock: both halves hold an `Arc` of the stream,
 //! one only reads, the other only writes.

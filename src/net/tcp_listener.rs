@@ -128,11 +128,25 @@ impl TcpListener {
     /// file descriptors, waiting connections are closed rather than left to
     /// spin the loop (see `accept.rs`): this keeps waiting instead of
     /// returning `EMFILE`.
+    ///
+    /// Any number of tasks may accept on one listener at once (share it by
+    /// reference or in an `Rc`/`Arc`): each connection goes to one of them,
+    /// and dropping an `accept` future (a timeout, say) strands no other.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, addr) = self
+            .io
+            .read_with(|listener| self.reserve.accept(|| listener.accept()))
+            .await?;
+        Ok((TcpStream::from_mio(stream)?, addr))
     }
 
     /// The poll form of [`TcpListener::accept`], for hand-written futures.
+    ///
+    /// A `poll_*` method cannot tell when its caller stops waiting, so the
+    /// waker it parks stays until the next connection arrives (one per
+    /// task, however often it polls). Several tasks may poll at once; each
+    /// is woken. In `async` code prefer [`TcpListener::accept`], whose
+    /// future removes its waker when dropped.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) = std::task::ready!(
             self.io

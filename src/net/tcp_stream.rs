@@ -25,7 +25,10 @@ use crate::reactor::Async;
 ///
 /// `&TcpStream` implements the traits too, so one task can read while
 /// another writes through a shared reference; [`TcpStream::into_split`]
-/// gives owned halves for two tasks that outlive the borrow.
+/// gives owned halves for two tasks that outlive the borrow. Several tasks
+/// may even read (or write) at once: readiness wakes every one of them.
+/// `poll_read` has no drop point, so the waker of a task that stops
+/// reading stays parked until the next readiness event (one per task).
 #[derive(Debug)]
 pub struct TcpStream {
     /// The connected socket, registered with the loop.

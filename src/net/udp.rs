@@ -63,6 +63,10 @@ impl UdpSocket {
     }
 
     /// Receives one datagram; resolves to its length and its sender.
+    ///
+    /// Any number of tasks may receive on one socket at once: each datagram
+    /// goes to one of them, and a receive dropped early (a timeout) strands
+    /// no other.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|socket| socket.recv_from(buf)).await
     }

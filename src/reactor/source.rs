@@ -18,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 
 use mio::event::Source;
 
-use super::{Direction, IoToken, Reactor};
+use super::{Direction, IoToken, Reactor, WaitKey};
 use crate::runtime::context;
 use crate::runtime::handle::{Injected, Shared};
 
@@ -82,27 +82,34 @@ impl<S: Source> Async<S> {
     /// Runs `op` until it does not return `WouldBlock`. If `drained` says
     /// a successful result proves the readiness stale (a short read or
     /// write on a stream socket), the readiness is cleared then too.
+    ///
+    /// `key` is `Some` for a future of ours that removes its waker when
+    /// dropped ([`Wait`]), `None` for a `poll_*` method.
     fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        mut key: Option<&mut WaitKey>,
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
-            let tick = match self.with_reactor(|r| r.poll_ready(self.token, dir, cx))? {
-                Poll::Ready(tick) => tick,
-                Poll::Pending => return Poll::Pending,
-            };
+            let key = key.as_deref_mut();
+            if self
+                .with_reactor(|r| r.poll_ready(self.token, dir, cx, key))?
+                .is_pending()
+            {
+                return Poll::Pending;
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Stale readiness: clear it; the next turn of this loop
-                    // parks our waker (or retries, if an event came since).
-                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    // Stale readiness: clear it; the next round of this
+                    // loop parks our waker.
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(value) if drained(&value) => {
-                    self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir))?;
                     return Poll::Ready(Ok(value));
                 }
                 result => return Poll::Ready(result),
@@ -125,7 +132,7 @@ impl<S: Source> Async<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, op, |&n| n > 0 && n < len)
+        self.poll_io(cx, Direction::Read, None, op, |&n| n > 0 && n < len)
     }
 
     /// The write-side twin of [`Async::poll_read_stream`]: a short write
@@ -136,17 +143,24 @@ impl<S: Source> Async<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, op, |&n| n < len)
+        self.poll_io(cx, Direction::Write, None, op, |&n| n < len)
     }
 
     /// Runs a non-blocking read-side operation (read, accept, recv) until it
     /// does not return `WouldBlock`, parking `cx` in between.
+    ///
+    /// A `poll_*` method has no way to learn that its caller stopped
+    /// waiting, so the waker it parks stays until the next readiness event
+    /// (one entry per task however often it polls; see [`crate::reactor`]).
+    /// Any number of tasks may poll at once: readiness wakes them all.
+    /// Prefer [`Async::read_with`] in `async` code: its future takes its
+    /// waker back when dropped.
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Read, op, |_| false)
+        self.poll_io(cx, Direction::Read, None, op, |_| false)
     }
 
     /// The write-side twin of [`Async::poll_read_with`] (write, send, connect).
@@ -155,36 +169,98 @@ impl<S: Source> Async<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Write, op, |_| false)
+        self.poll_io(cx, Direction::Write, None, op, |_| false)
     }
 
-    /// Awaits a read-side operation; see [`Async::poll_read_with`].
+    /// Awaits a read-side operation; see [`Async::poll_read_with`]. Any
+    /// number of tasks may await this on one source at once; dropping the
+    /// future (a timeout, an abort) removes its waker.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_read_with(cx, &mut op)).await
+        let mut wait = Wait::new(self, Direction::Read);
+        poll_fn(|cx| {
+            let key = Some(&mut wait.key);
+            self.poll_io(cx, Direction::Read, key, &mut op, |_| false)
+        })
+        .await
     }
 
-    /// Awaits a write-side operation; see [`Async::poll_write_with`].
+    /// Awaits a write-side operation; see [`Async::read_with`].
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|cx| self.poll_write_with(cx, &mut op)).await
+        let mut wait = Wait::new(self, Direction::Write);
+        poll_fn(|cx| {
+            let key = Some(&mut wait.key);
+            self.poll_io(cx, Direction::Write, key, &mut op, |_| false)
+        })
+        .await
     }
 
     /// Waits until the source is reported writable (or closed, or in error).
     /// Readiness is a hint: the next write may still return `WouldBlock`.
+    /// Any number of tasks may wait at once; dropping the future removes
+    /// its waker.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx).map(|_| ()))?
-                .map(Ok)
-        })
-        .await
+        self.ready(Direction::Write).await
     }
 
     /// Waits until the source is reported readable (or closed, or in error).
+    /// See [`Async::writable`].
     pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Direction::Read).await
+    }
+
+    async fn ready(&self, dir: Direction) -> io::Result<()> {
+        let mut wait = Wait::new(self, dir);
+        let token = self.token;
         poll_fn(|cx| {
-            self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx).map(|_| ()))?
-                .map(Ok)
+            match self.with_reactor(|r| r.poll_ready(token, dir, cx, Some(&mut wait.key))) {
+                Ok(ready) => ready.map(|_| Ok(())),
+                Err(error) => Poll::Ready(Err(error)),
+            }
         })
         .await
+    }
+}
+
+/// A waiting future's claim on its waker's entry: dropped with the future
+/// (it lives in the `async fn`'s state), it removes that entry if the
+/// future was cancelled while parked. See `waiters.rs`.
+struct Wait<'a, S: Source> {
+    /// The source waited on.
+    source: &'a Async<S>,
+    /// The direction waited for.
+    dir: Direction,
+    /// The entry's key, and whether there may be an entry.
+    key: WaitKey,
+}
+
+impl<'a, S: Source> Wait<'a, S> {
+    fn new(source: &'a Async<S>, dir: Direction) -> Wait<'a, S> {
+        Wait {
+            source,
+            dir,
+            key: WaitKey::default(),
+        }
+    }
+}
+
+impl<S: Source> Drop for Wait<'_, S> {
+    fn drop(&mut self) {
+        if !self.key.parked {
+            return; // never parked, or readiness took the entry already
+        }
+        let token = self.source.token;
+        let waker = context::with_core(|core| {
+            if !Arc::ptr_eq(&core.shared, &self.source.shared) {
+                return None;
+            }
+            // Busy only if dropped from inside the reactor; the entry then
+            // stays until the next event, which wakes it harmlessly.
+            let mut reactor = core.reactor.try_borrow_mut().ok()?;
+            reactor.remove_waiter(token, self.dir, &self.key)
+        })
+        .flatten();
+        // Dropped after the borrow: a waker's drop may run any code.
+        drop(waker);
     }
 }
 
@@ -195,7 +271,7 @@ impl<S: Source> Drop for Async<S> {
             let _ = self.shared.registry.deregister(&mut io);
         }
         let token = self.token;
-        let released: Option<[Option<Waker>; 2]> = context::with_core(|core| {
+        let released: Option<Vec<Waker>> = context::with_core(|core| {
             if !Arc::ptr_eq(&core.shared, &self.shared) {
                 return None;
             }
@@ -206,7 +282,7 @@ impl<S: Source> Drop for Async<S> {
         match released {
             // Woken after the borrow is gone: a task parked on this source
             // (another half of a split stream, say) must get to see the error.
-            Some(wakers) => wakers.into_iter().flatten().for_each(Waker::wake),
+            Some(wakers) => wakers.into_iter().for_each(Waker::wake),
             None => self.shared.inject(Injected::ReleaseIo(token)),
         }
     }
@@ -225,13 +301,13 @@ impl<S: Source> Async<S> {
     /// The poll form of [`Async::readable`]: `Ready` once the cached
     /// readiness says a read is worth trying, else parks `cx`.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx).map(|_| ()))?
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx, None).map(|_| ()))?
             .map(Ok)
     }
 
     /// The write-side twin of [`Async::poll_read_ready`].
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx).map(|_| ()))?
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx, None).map(|_| ()))?
             .map(Ok)
     }
 
@@ -260,7 +336,7 @@ impl<S: Source> Async<S> {
                 (Direction::Write, interest.is_writable()),
             ] {
                 if asked {
-                    let _ = r.poll_ready(self.token, dir, cx);
+                    let _ = r.poll_ready(self.token, dir, cx, None);
                 }
             }
             Poll::Pending
@@ -269,7 +345,7 @@ impl<S: Source> Async<S> {
     }
 
     /// Runs a read-side `op` once, never waiting. A `WouldBlock` clears the
-    /// cached read readiness (unless an event came meanwhile), so that the
+    /// cached read readiness, so that the
     /// next [`Async::readable`] waits for a fresh event.
     ///
     /// Unlike tokio, which answers `WouldBlock` without a syscall when its
@@ -285,15 +361,13 @@ impl<S: Source> Async<S> {
     }
 
     fn try_io<R>(&self, dir: Direction, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        // The tick before the syscall: an event after it keeps the bit set.
-        let tick = self.with_reactor(|r| r.slot(self.token).map(|slot| slot.tick))?;
         loop {
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if let Some(tick) = tick {
-                        self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
-                    }
+                    // No event can be recorded between the syscall and this
+                    // clear: the reactor only polls in phase 5 of the turn.
+                    self.with_reactor(|r| r.clear_readiness(self.token, dir))?;
                     return Err(e);
                 }
                 result => return result,
@@ -316,4 +390,51 @@ fn ready_of(bits: u8) -> crate::io::Ready {
     .into_iter()
     .filter(|(bit, _)| bits & bit != 0)
     .fold(Ready::EMPTY, |all, (_, one)| all | one)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+
+    /// Polls `future` once; true if it is still pending.
+    async fn poll_once(future: impl Future) -> bool {
+        let mut future = pin!(future);
+        poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
+    }
+
+    #[test]
+    fn cancelled_accepts_leave_no_waker_behind() {
+        crate::block_on(async {
+            let std = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            std.set_nonblocking(true).expect("non-blocking");
+            let listener = Async::new(mio::net::TcpListener::from_std(std)).expect("register");
+            let count = |listener: &Async<mio::net::TcpListener>| {
+                listener
+                    .with_reactor(|r| r.waiter_count(listener.token, Direction::Read))
+                    .expect("on its loop")
+            };
+            for _ in 0..10_000 {
+                let accept = listener.read_with(|l| l.accept());
+                assert!(poll_once(accept).await, "nobody connects");
+            }
+            assert_eq!(count(&listener), 0, "every dropped accept took its waker");
+
+            // A waiter still parked keeps its entry; the cancelled ones go.
+            let mut kept = pin!(listener.read_with(|l| l.accept()));
+            assert!(poll_once(kept.as_mut()).await);
+            for _ in 0..100 {
+                assert!(poll_once(listener.readable()).await);
+            }
+            assert_eq!(count(&listener), 1);
+
+            // `poll_*` callers have no drop point: one entry per task.
+            for _ in 0..100 {
+                let polled = poll_fn(|cx| Poll::Ready(listener.poll_read_with(cx, |l| l.accept())));
+                assert!(polled.await.is_pending());
+            }
+            assert_eq!(count(&listener), 2);
+        });
+    }
 }

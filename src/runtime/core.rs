@@ -7,21 +7,29 @@
 //!        ┌──────────────────────────────────────────────┐
 //!        ▼                                              │
 //!  1. update `now`; fire due timers (wake their tasks)  │
-//!  2. run ready tasks, at most BUDGET of them           │
-//!  3. drain the injection queue (remote wakes/spawns)   │
+//!  2. drain the injection queue (remote wakes, remote   │
+//!     spawns, blocking-pool results)                    │
+//!  3. run ready tasks, at most BUDGET of them           │
 //!  4. timeout = 0 if work is ready, else until the      │
 //!     next timer, else forever                          │
 //!  5. epoll_wait(timeout); wake the tasks of each event ┘
 //! ```
 //!
-//! This is libuv's order (`uv_run`): timers, then callbacks, then poll. Two
-//! properties fall out of it:
+//! Timers, then the work that is ready, then poll for I/O: the shape of
+//! libuv's `uv_run` (whose own list of phases is longer; see
+//! `docs/04-the-loop-turn.md`). The injection queue is drained *before*
+//! the tasks run, so that a task another thread woke before this turn runs
+//! in this turn, not one turn (and one `epoll_wait`) later. These
+//! properties fall out of the order:
 //!
-//! * **No starvation.** Phase 2 stops once [`BUDGET`] polls have been made
+//! * **No starvation.** Phase 3 stops once [`BUDGET`] polls have been made
 //!   since the loop last went to the OS, even if tasks are still ready (a
 //!   task that wakes itself forever always is). The loop then goes through
-//!   phases 3 to 5 with a zero timeout, so timers fire and I/O is read at
+//!   phases 4 and 5 with a zero timeout, so timers fire and I/O is read at
 //!   least once every `BUDGET` polls.
+//! * **Remote wakes are not late.** A wake sent from another thread before
+//!   the turn began is in the queue by phase 2, so the woken task runs in
+//!   phase 3 of the same turn, before the `block_on` future is polled again.
 //! * **The `block_on` future first.** When a task wakes the future passed to
 //!   `block_on` and the budget is not spent, the turn ends after phase 3:
 //!   that future is polled at once instead of after an `epoll_wait(0)`.
@@ -48,7 +56,7 @@ use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
 use crate::task::table::{BoxFuture, TaskTable};
 use crate::time::Wheel;
 
-/// How many tasks phase 2 polls before the loop checks timers and the OS
+/// How many tasks phase 3 polls before the loop checks timers and the OS
 /// again. tokio's current-thread scheduler checks every 61 polls; 128 keeps
 /// the `epoll_wait(0)` that a busy loop pays per budget well under 1% of the
 /// run time of trivial tasks while bounding I/O latency behind a busy loop
@@ -189,8 +197,8 @@ impl Core {
     /// One turn of the loop. See the module docs.
     pub(crate) fn turn(&self, main: &MainWaker) -> io::Result<()> {
         self.fire_timers(); // 1
-        self.run_ready_tasks(); // 2
-        self.drain_injected(); // 3
+        self.drain_injected(); // 2
+        self.run_ready_tasks(); // 3
         if self.main_goes_first(main) {
             return Ok(()); // the block_on future runs before phases 4 and 5
         }
@@ -225,7 +233,7 @@ impl Core {
         self.wake_buffer.replace(wakers);
     }
 
-    /// Phase 2: poll ready tasks, as many as the budget has left: at most
+    /// Phase 3: poll ready tasks, as many as the budget has left: at most
     /// `BUDGET` polls between two visits to the OS.
     fn run_ready_tasks(&self) {
         for _ in self.polls_since_os.get()..BUDGET {
@@ -277,7 +285,7 @@ impl Core {
         }
     }
 
-    /// Phase 3: take in what other threads sent.
+    /// Phase 2: take in what other threads sent.
     fn drain_injected(&self) {
         while let Ok(message) = self.inject.try_recv() {
             match message {
@@ -285,7 +293,7 @@ impl Core {
                 Injected::Spawn(task) => self.insert(task.future, task.waker),
                 Injected::ReleaseIo(token) => {
                     let wakers = self.reactor.borrow_mut().release(token);
-                    wakers.into_iter().flatten().for_each(Waker::wake);
+                    wakers.into_iter().for_each(Waker::wake);
                 }
                 Injected::CancelTimer(key) => {
                     let waker = self.timers.borrow_mut().cancel(key);

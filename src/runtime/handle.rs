@@ -8,7 +8,7 @@
 //! ```text
 //!  other thread                          loop thread
 //!  ────────────                          ───────────
-//!  inject.send(Wake(id)) ──────────────▶ phase 3: drain the queue
+//!  inject.send(Wake(id)) ──────────────▶ phase 2: drain the queue
 //!  if sleeping && !notified.swap(true):
 //!      unparker.wake()  ──(eventfd)────▶ phase 5: epoll_wait returns
 //! ```
