@@ -51,6 +51,8 @@
 pub mod blocking;
 pub mod fs;
 pub mod future;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod io;
 pub mod net;
 pub mod reactor;

@@ -1,0 +1,443 @@
+//! One connection: a task that turns reads into requests and responses
+//! into writes.
+//!
+//! # The state machine
+//!
+//! ```text
+//!            ┌───────────── more heads in the buffer ──────────────┐
+//!            ▼                                                     │
+//!   ┌──▶ PARSE ──complete head──▶ HANDLE ──▶ RESPOND (append) ─────┘
+//!   │      │ incomplete / empty                  │ close, reject, panic
+//!   │      ▼                                     ▼
+//!   └─── FLUSH (one write) ──▶ READ (idle or head timeout) ──▶ CLOSED
+//! ```
+//!
+//! A read may bring half a request or sixteen. The task parses every
+//! complete head in the buffer, runs each handler inline (no task per
+//! request: the handler's future is polled right here), and appends each
+//! response to one write buffer. Only when the buffer holds no complete
+//! head does it write, so a pipelined batch of requests costs one `read`
+//! and one `write` in all. Responses leave in request order because there
+//! is only ever one request in flight.
+//!
+//! A handler that has to wait (a timer, the blocking pool, its body) makes
+//! the task flush what is already answered first, so earlier responses do
+//! not wait for a slow one. A streaming response body is written chunk by
+//! chunk as it is produced; while the producer waits, the task watches the
+//! socket, so a client that goes away ends the response (and, by dropping
+//! the stream, its producer) at once.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use super::body::{Body, BodyState, Wire};
+use super::codec::{ChunkedDecoder, Framing, Head, Reject, Version, parse_head};
+use super::request::Request;
+use super::response::{OutFraming, Response, write_head};
+use super::router::HandlerFuture;
+use super::server::Shared;
+use crate::future::{Either, select};
+use crate::io::AsyncWriteExt;
+use crate::net::TcpStream;
+use crate::time::timeout_at;
+
+/// Past this many bytes the write buffer is written out even mid-batch.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+/// The read buffer's first size.
+const READ_BUFFER: usize = 16 * 1024;
+/// At most this much of a body a handler left unread is read and thrown
+/// away to keep the connection; more, and the connection closes instead.
+const DRAIN_LIMIT: u64 = 64 * 1024;
+
+/// A connection's state between requests.
+struct Conn {
+    /// The socket's write side (the read side is in `wire`).
+    stream: Rc<TcpStream>,
+    /// The read side: buffer and body framing, shared with request bodies.
+    wire: Rc<RefCell<Wire>>,
+    /// Router, configuration, shutdown signal.
+    shared: Rc<Shared>,
+    /// Responses waiting for the next write.
+    out: Vec<u8>,
+    /// Requests answered so far.
+    served: u64,
+    /// When the first byte of the head being read arrived.
+    head_started: Option<Instant>,
+}
+
+/// How a response went.
+enum Outcome {
+    /// Sent whole: the connection may go on if the request allowed it.
+    Done,
+    /// The connection must close after what is buffered.
+    Close,
+}
+
+/// Serves one accepted connection until it closes. Errors (a reset peer, a
+/// truncated body) end this connection only.
+pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
+    // Responses leave in deliberate batches: do not let Nagle hold them.
+    let _ = stream.set_nodelay(true);
+    let stream = Rc::new(stream);
+    let limits = shared.config.limits;
+    let max_buf = limits.max_head.max(limits.max_request_line + 2) + 1024;
+    let wire = Wire {
+        stream: stream.clone(),
+        buf: vec![0; READ_BUFFER.min(max_buf)],
+        start: 0,
+        end: 0,
+        max_buf,
+        seq: 0,
+        body: BodyState::Done,
+        continue_owed: 0,
+        error: None,
+    };
+    let mut conn = Conn {
+        stream,
+        wire: Rc::new(RefCell::new(wire)),
+        shared,
+        out: Vec::with_capacity(8 * 1024),
+        served: 0,
+        head_started: None,
+    };
+    let _ = conn.run().await;
+}
+
+impl Conn {
+    /// The loop of the state machine in the module docs.
+    async fn run(&mut self) -> io::Result<()> {
+        loop {
+            let parsed = {
+                let wire = self.wire.borrow();
+                parse_head(wire.unread(), &self.shared.config.limits)
+            };
+            match parsed {
+                Ok(Some((head, len))) => {
+                    self.wire.borrow_mut().start += len;
+                    self.head_started = None;
+                    if let Outcome::Close = self.respond(head).await? {
+                        return self.flush().await;
+                    }
+                }
+                Err(Reject(status)) => {
+                    self.push_full(Response::error(status), false, true);
+                    return self.flush().await;
+                }
+                Ok(None) => {
+                    self.flush().await?;
+                    if !self.read_more().await? {
+                        return self.flush().await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads more of the next head. `false`: close (end of stream, a
+    /// timeout, or an idle connection during shutdown).
+    async fn read_more(&mut self) -> io::Result<bool> {
+        let config = &self.shared.config;
+        let idle = self.wire.borrow().unread().is_empty();
+        let now = Instant::now();
+        let deadline = if idle && self.served > 0 {
+            if self.shared.is_shutting_down() {
+                return Ok(false);
+            }
+            now + config.keep_alive_timeout
+        } else {
+            *self.head_started.get_or_insert(now) + config.header_read_timeout
+        };
+        let wire = self.wire.clone();
+        let fill = timeout_at(deadline, poll_fn(|cx| wire.borrow_mut().poll_fill(cx)));
+        let read = if idle && self.served > 0 {
+            match select(fill, self.shared.shutdown.notified()).await {
+                Either::Left(read) => read,
+                Either::Right(()) => return Ok(false),
+            }
+        } else {
+            fill.await
+        };
+        match read {
+            Ok(Ok(0)) => Ok(false),
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(e)) => Err(e),
+            Err(_elapsed) if idle => Ok(false),
+            Err(_elapsed) => {
+                self.push_full(Response::error(408), false, true);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs the handler for one request and appends its response.
+    async fn respond(&mut self, head: Head) -> io::Result<Outcome> {
+        self.served += 1;
+        let close = !head.keep_alive || self.shared.is_shutting_down();
+        let version = head.version;
+        let expect_continue = head.expect_continue;
+        let seq = self.start_body(head.framing, expect_continue);
+        if self.wire.borrow().continue_owed > 0 {
+            // `100 Continue` must follow the responses already answered.
+            self.flush().await?;
+        }
+        let request = Request::new(head, Body::from_wire(self.wire.clone(), seq));
+        let is_head = request.is_head();
+        let shared = self.shared.clone();
+        let response = match catch_unwind(AssertUnwindSafe(|| shared.router.dispatch(request))) {
+            Ok(future) => self.run_handler(future).await?,
+            Err(_panic) => None,
+        };
+        let Some(response) = response else {
+            self.push_full(Response::error(500), false, true);
+            return Ok(Outcome::Close);
+        };
+        let body_error = self.wire.borrow_mut().error.take();
+        if let Some(Reject(status)) = body_error {
+            self.push_full(Response::error(status), false, true);
+            return Ok(Outcome::Close);
+        }
+        let outcome = self.write_response(response, is_head, version, close).await?;
+        if matches!(outcome, Outcome::Close) || close || !self.finish_body().await {
+            return Ok(Outcome::Close);
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Sets the wire up for request number `seq`'s body, and returns `seq`.
+    fn start_body(&mut self, framing: Framing, expect_continue: bool) -> u64 {
+        let mut wire = self.wire.borrow_mut();
+        wire.seq += 1;
+        wire.error = None;
+        wire.body = match framing {
+            Framing::Length(0) => BodyState::Done,
+            Framing::Length(n) => BodyState::Length(n),
+            Framing::Chunked => BodyState::Chunked(ChunkedDecoder::new(self.shared.config.limits.max_body)),
+        };
+        let has_body = !matches!(wire.body, BodyState::Done);
+        wire.continue_owed = if expect_continue && has_body { super::body::CONTINUE.len() } else { 0 };
+        wire.seq
+    }
+
+    /// Polls the handler's future on this task. `None`: it panicked.
+    async fn run_handler(&mut self, mut future: HandlerFuture) -> io::Result<Option<Response>> {
+        let mut poll = |cx: &mut Context<'_>| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        let first = poll_fn(|cx| Poll::Ready(poll(cx))).await;
+        match first {
+            Err(_panic) => return Ok(None),
+            Ok(Poll::Ready(response)) => return Ok(Some(response)),
+            Ok(Poll::Pending) => {}
+        }
+        // It waits: let the responses already answered go meanwhile.
+        self.flush().await?;
+        Ok(poll_fn(|cx| match poll(cx) {
+            Err(_panic) => Poll::Ready(None),
+            Ok(Poll::Ready(response)) => Poll::Ready(Some(response)),
+            Ok(Poll::Pending) => Poll::Pending,
+        })
+        .await)
+    }
+
+    /// Appends a response with a full body to the write buffer.
+    fn push_full(&mut self, mut response: Response, is_head: bool, close: bool) {
+        let bytes = response.body_mut().take_full().unwrap_or_default();
+        let framing = if no_body_status(response.status()) {
+            OutFraming::None
+        } else {
+            OutFraming::Length(bytes.len() as u64)
+        };
+        write_head(&mut self.out, &response, framing, close);
+        if !is_head && framing != OutFraming::None {
+            self.out.extend_from_slice(&bytes);
+        }
+    }
+
+    /// Appends (and for streams, writes) one response.
+    async fn write_response(
+        &mut self,
+        mut response: Response,
+        is_head: bool,
+        version: Version,
+        close: bool,
+    ) -> io::Result<Outcome> {
+        if response.body_mut().is_full() {
+            self.push_full(response, is_head, close);
+            if self.out.len() >= WRITE_HIGH_WATER {
+                self.flush().await?;
+            }
+            return Ok(if close { Outcome::Close } else { Outcome::Done });
+        }
+        let mut body = std::mem::take(response.body_mut());
+        if is_head || no_body_status(response.status()) {
+            let framing = if is_head { OutFraming::Chunked } else { OutFraming::None };
+            write_head(&mut self.out, &response, framing, close);
+            return Ok(if close { Outcome::Close } else { Outcome::Done });
+        }
+        let framing = match (body.exact_len(), version) {
+            (Some(n), _) => OutFraming::Length(n),
+            (None, Version::Http11) => OutFraming::Chunked,
+            (None, Version::Http10) => OutFraming::Close,
+        };
+        let close = close || framing == OutFraming::Close;
+        let first = match self.next_chunk(&mut body).await {
+            Ok(first) => first,
+            Err(_) => return self.failed_before_head(),
+        };
+        write_head(&mut self.out, &response, framing, close);
+        let complete = self.stream_body(&mut body, first, framing).await?;
+        Ok(if close || !complete { Outcome::Close } else { Outcome::Done })
+    }
+
+    /// The body failed before anything of the response was sent: answer
+    /// with the status the framing error calls for, or 500.
+    fn failed_before_head(&mut self) -> io::Result<Outcome> {
+        let (error, broken) = {
+            let mut wire = self.wire.borrow_mut();
+            (wire.error.take(), matches!(wire.body, BodyState::Broken))
+        };
+        match error {
+            Some(Reject(status)) => self.push_full(Response::error(status), false, true),
+            // The peer went away mid-body: nobody to answer.
+            None if broken => return Err(io::ErrorKind::UnexpectedEof.into()),
+            None => self.push_full(Response::error(500), false, true),
+        }
+        Ok(Outcome::Close)
+    }
+
+    /// Writes the rest of a streamed body after its `first` chunk. `false`:
+    /// it ended early (an error), and the connection must close.
+    async fn stream_body(
+        &mut self,
+        body: &mut Body,
+        mut chunk: Option<Vec<u8>>,
+        framing: OutFraming,
+    ) -> io::Result<bool> {
+        let mut sent: u64 = 0;
+        while let Some(data) = chunk {
+            sent += data.len() as u64;
+            if let OutFraming::Length(n) = framing {
+                if sent > n {
+                    return Ok(false);
+                }
+            }
+            if framing == OutFraming::Chunked && !data.is_empty() {
+                self.out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                self.out.extend_from_slice(&data);
+                self.out.extend_from_slice(b"\r\n");
+            } else {
+                self.out.extend_from_slice(&data);
+            }
+            if self.out.len() >= WRITE_HIGH_WATER {
+                self.flush().await?;
+            }
+            chunk = match self.next_chunk(body).await {
+                Ok(next) => next,
+                Err(_) => {
+                    self.flush().await?;
+                    return Ok(false);
+                }
+            };
+        }
+        if framing == OutFraming::Chunked {
+            self.out.extend_from_slice(b"0\r\n\r\n");
+        }
+        Ok(!matches!(framing, OutFraming::Length(n) if n != sent))
+    }
+
+    /// The next chunk of a response body. While it is not ready, what is
+    /// buffered is written, and the socket is watched: a peer that closes
+    /// or resets ends the response with an error.
+    async fn next_chunk(&mut self, body: &mut Body) -> io::Result<Option<Vec<u8>>> {
+        let watch = !body.is_wire();
+        let mut poll_body = |cx: &mut Context<'_>| match catch_unwind(AssertUnwindSafe(|| body.poll_chunk(cx))) {
+            Ok(poll) => poll,
+            Err(_panic) => Poll::Ready(Err(io::Error::other("the body stream panicked"))),
+        };
+        if let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(poll_body(cx))).await {
+            return result;
+        }
+        self.flush().await?;
+        let wire = self.wire.clone();
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = poll_body(cx) {
+                return Poll::Ready(result);
+            }
+            if watch {
+                if let Poll::Ready(Err(e)) = watch_peer(&wire, cx) {
+                    return Poll::Ready(Err(e));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// After the response: reads away what the handler left of the body,
+    /// if it is little. `false`: the connection must close.
+    async fn finish_body(&mut self) -> bool {
+        let left = {
+            let wire = self.wire.borrow();
+            match wire.body {
+                BodyState::Done => return true,
+                BodyState::Broken => return false,
+                BodyState::Length(n) => Some(n),
+                BodyState::Chunked(_) => None,
+            }
+        };
+        if left.is_some_and(|n| n > DRAIN_LIMIT) {
+            return false;
+        }
+        let seq = self.wire.borrow().seq;
+        let mut body = Body::from_wire(self.wire.clone(), seq);
+        let mut drained: u64 = 0;
+        loop {
+            match body.chunk().await {
+                Ok(Some(chunk)) => {
+                    drained += chunk.len() as u64;
+                    if drained > DRAIN_LIMIT {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Writes the buffered responses in one go.
+    async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let result = (&mut &*self.stream).write_all(&self.out).await;
+        self.out.clear();
+        result
+    }
+}
+
+/// Reads ahead into the buffer while a response waits for its producer, to
+/// notice a peer that closed (end of stream) or reset. Bytes of a
+/// pipelined next request are kept for later.
+fn watch_peer(wire: &Rc<RefCell<Wire>>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let mut wire = wire.borrow_mut();
+    loop {
+        if wire.is_full() {
+            return Poll::Pending;
+        }
+        match wire.poll_fill(cx) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into())),
+            Poll::Ready(Ok(_)) => continue,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+/// Statuses whose responses never carry a body.
+fn no_body_status(status: u16) -> bool {
+    (100..200).contains(&status) || status == 204 || status == 304
+}
