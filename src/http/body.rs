@@ -22,12 +22,14 @@ use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
 use super::codec::{ChunkedDecoder, Reject};
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::net::TcpStream;
+use crate::time::{Sleep, sleep_until};
 
 /// A body: read it chunk by chunk with [`Body::chunk`], or whole with
 /// [`Body::to_bytes`].
@@ -249,6 +251,14 @@ pub(super) struct Wire {
     pub(super) continue_owed: usize,
     /// Why the body failed, for the status the connection answers with.
     pub(super) error: Option<Reject>,
+    /// How long a body read may wait for a byte before the body fails
+    /// (408): a client that declares a body and never sends it does not hold
+    /// the connection forever.
+    pub(super) read_timeout: Duration,
+    /// Since when the body read has been waiting, if it is.
+    pub(super) waiting_since: Option<Instant>,
+    /// The timer behind `read_timeout`, kept to be moved rather than remade.
+    pub(super) timer: Option<Sleep>,
 }
 
 impl Wire {
@@ -306,7 +316,12 @@ impl Wire {
                 return Poll::Ready(result);
             }
             ready!(self.poll_continue(cx))?;
-            match ready!(self.poll_fill(cx)) {
+            let filled = match self.poll_fill(cx) {
+                Poll::Pending => return self.poll_read_timeout(cx),
+                Poll::Ready(filled) => filled,
+            };
+            self.waiting_since = None;
+            match filled {
                 Ok(0) => {
                     self.body = BodyState::Broken;
                     return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
@@ -373,6 +388,22 @@ impl Wire {
                 }
             },
         }
+    }
+
+    /// Waits for the body read timeout: `Pending`, or the body fails (408).
+    fn poll_read_timeout(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Vec<u8>>>> {
+        let deadline = *self.waiting_since.get_or_insert_with(Instant::now) + self.read_timeout;
+        let timer = self.timer.get_or_insert_with(|| sleep_until(deadline));
+        if timer.deadline() != deadline {
+            Pin::new(&mut *timer).reset(deadline);
+        }
+        ready!(Pin::new(timer).poll(cx));
+        self.error = Some(Reject(408));
+        self.body = BodyState::Broken;
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the request body stopped arriving",
+        )))
     }
 
     /// Writes the `100 Continue` the client waits for, if owed.

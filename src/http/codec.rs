@@ -126,7 +126,7 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         Ok(httparse::Status::Partial) if buf.len() >= limits.max_head => return Err(Reject(431)),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Reject(431)),
-        Err(httparse::Error::Version) => return Err(Reject(505)),
+        Err(httparse::Error::Version) => return Err(version_reject(buf)),
         Err(_) => return Err(Reject(400)),
     };
     if len > limits.max_head {
@@ -146,6 +146,20 @@ fn check_request_line(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
         Some(_) => Ok(()),
         None if line.len() > limits.max_request_line => Err(Reject(414)),
         None => Ok(()),
+    }
+}
+
+/// A request line httparse could not read a version from: 505 when it is
+/// three parts ending in another `HTTP/x` (HTTP/2's preface included), 400
+/// when it is not a request line at all (a space in the target, say).
+fn version_reject(buf: &[u8]) -> Reject {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let line = buf[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+    match parts.as_slice() {
+        [_, _, version] if version.starts_with(b"HTTP/") => Reject(505),
+        _ => Reject(400),
     }
 }
 

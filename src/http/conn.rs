@@ -96,6 +96,9 @@ pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
         body: BodyState::Done,
         continue_owed: 0,
         error: None,
+        read_timeout: shared.config.header_read_timeout,
+        waiting_since: None,
+        timer: None,
     };
     let mut conn = Conn {
         stream,
@@ -213,6 +216,7 @@ impl Conn {
         let mut wire = self.wire.borrow_mut();
         wire.seq += 1;
         wire.error = None;
+        wire.waiting_since = None;
         wire.body = match framing {
             Framing::Length(0) => BodyState::Done,
             Framing::Length(n) => BodyState::Length(n),
