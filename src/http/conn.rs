@@ -204,6 +204,8 @@ impl Conn {
             self.push_full(Response::error(status), false, true);
             return Ok(Outcome::Close);
         }
+        // A shutdown that began while the handler ran closes this one too.
+        let close = close || self.shared.is_shutting_down();
         let outcome = self.write_response(response, is_head, version, close).await?;
         if matches!(outcome, Outcome::Close) || close || !self.finish_body().await {
             return Ok(Outcome::Close);
