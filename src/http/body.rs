@@ -16,6 +16,7 @@
 //! reads its data from it). Both run on the connection's task, one at a time,
 //! and borrow it only inside a `poll`, never across an `.await`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
@@ -42,8 +43,9 @@ pub struct Body {
 enum Inner {
     /// Nothing, or already read to the end.
     Empty,
-    /// All bytes at hand.
-    Full(Vec<u8>),
+    /// All bytes at hand (borrowed when `'static`: no copy for constant
+    /// bodies such as `"Hello, world!"`).
+    Full(Cow<'static, [u8]>),
     /// A request body still on the connection.
     Wire {
         /// The connection's read side.
@@ -102,7 +104,7 @@ impl Body {
         match &mut self.inner {
             Inner::Empty => Poll::Ready(Ok(None)),
             Inner::Full(bytes) => {
-                let bytes = std::mem::take(bytes);
+                let bytes = std::mem::take(bytes).into_owned();
                 self.inner = Inner::Empty;
                 Poll::Ready(Ok(Some(bytes).filter(|b| !b.is_empty())))
             }
@@ -146,9 +148,9 @@ impl Body {
     }
 
     /// Full bytes, taken out, if this body is that kind.
-    pub(super) fn take_full(&mut self) -> Option<Vec<u8>> {
+    pub(super) fn take_full(&mut self) -> Option<Cow<'static, [u8]>> {
         match &mut self.inner {
-            Inner::Empty => Some(Vec::new()),
+            Inner::Empty => Some(Cow::Borrowed(&[])),
             Inner::Full(bytes) => Some(std::mem::take(bytes)),
             _ => None,
         }
@@ -189,7 +191,7 @@ impl Stream for Body {
 impl From<Vec<u8>> for Body {
     fn from(bytes: Vec<u8>) -> Body {
         Body {
-            inner: Inner::Full(bytes),
+            inner: Inner::Full(Cow::Owned(bytes)),
         }
     }
 }
@@ -200,15 +202,19 @@ impl From<String> for Body {
     }
 }
 
-impl From<&str> for Body {
-    fn from(text: &str) -> Body {
-        Body::from(text.as_bytes().to_vec())
+/// A constant body is sent from where it is, without a copy.
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Body {
+        Body::from(text.as_bytes())
     }
 }
 
-impl From<&[u8]> for Body {
-    fn from(bytes: &[u8]) -> Body {
-        Body::from(bytes.to_vec())
+/// A constant body is sent from where it is, without a copy.
+impl From<&'static [u8]> for Body {
+    fn from(bytes: &'static [u8]) -> Body {
+        Body {
+            inner: Inner::Full(Cow::Borrowed(bytes)),
+        }
     }
 }
 

@@ -8,8 +8,8 @@
 //! `date` header is dropped, so a handler cannot desynchronise the framing.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::body::Body;
 
@@ -168,9 +168,21 @@ fn is_framing_header(name: &str) -> bool {
         .any(|h| name.eq_ignore_ascii_case(h))
 }
 
-/// A token character (RFC 9110 `tchar`).
+/// A token character (RFC 9110 `tchar`), by table: checked for every
+/// header of every response.
 fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    const TABLE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            table[i] = c.is_ascii_alphanumeric()
+                || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+            i += 1;
+        }
+        table
+    };
+    TABLE[usize::from(b)]
 }
 
 /// `200 OK`.
@@ -233,20 +245,53 @@ thread_local! {
     /// The `Date` value and the second it was formatted for: formatted at
     /// most once per second per thread (per loop), however many responses.
     static DATE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
+    /// How many date tickers run on this thread's loop. While one does, the
+    /// cached value is kept current by it and a response reads no clock.
+    static TICKERS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Calls `f` with the current `Date` header value (IMF-fixdate).
 pub(super) fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    if TICKERS.with(Cell::get) == 0 {
+        refresh_date();
+    }
+    DATE.with(|cell| f(&cell.borrow().1))
+}
+
+/// Reformats the cached date if the second has changed; returns the time
+/// to the next second.
+fn refresh_date() -> Duration {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs();
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
-        if cached.0 != now {
-            *cached = (now, format_date(now));
+        if cached.0 != secs {
+            *cached = (secs, format_date(secs));
         }
-        f(&cached.1)
-    })
+    });
+    Duration::from_secs(1).saturating_sub(Duration::from_nanos(u64::from(now.subsec_nanos())))
+}
+
+/// Keeps this loop's cached `Date` current, refreshing it just after each
+/// second begins, so that responses never read the clock. Runs until
+/// dropped (the server aborts it when it stops).
+pub(super) async fn date_ticker() {
+    /// Counts this ticker in `TICKERS` for as long as it lives.
+    struct Ticking;
+    impl Drop for Ticking {
+        fn drop(&mut self) {
+            TICKERS.with(|n| n.set(n.get() - 1));
+        }
+    }
+    let _ticking = {
+        refresh_date();
+        TICKERS.with(|n| n.set(n.get() + 1));
+        Ticking
+    };
+    loop {
+        let until_next = refresh_date();
+        crate::time::sleep(until_next + Duration::from_millis(1)).await;
+    }
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` for seconds since the epoch.

@@ -174,6 +174,8 @@ impl Server {
             ended: Notify::new(),
         });
         let _abort_on_drop = AbortRemaining(shared.clone());
+        let ticker = crate::spawn(super::response::date_ticker());
+        let _stop_ticker = AbortOnDrop(ticker.abort_handle());
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
         let mut shutdown = pin!(shutdown);
         loop {
@@ -249,6 +251,15 @@ impl Drop for Live {
             }
         }
         self.shared.ended.notify_waiters();
+    }
+}
+
+/// Aborts one task when dropped (the date ticker, when serving ends).
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
