@@ -95,7 +95,11 @@ async fn stream(request: Request) -> Response {
             if i > 0 && !delay.is_zero() {
                 evloop::time::sleep(delay).await;
             }
-            if tx.send(Ok(format!("chunk {i}\n").into_bytes())).await.is_err() {
+            if tx
+                .send(Ok(format!("chunk {i}\n").into_bytes()))
+                .await
+                .is_err()
+            {
                 return; // the client is gone
             }
         }
@@ -187,7 +191,8 @@ fn parse_args() -> Result<(String, usize), String> {
 }
 
 fn main() -> io::Result<()> {
-    let (addr, workers) = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let (addr, workers) =
+        parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     if workers != 1 {
         eprintln!("multi-worker mode comes with evloop::workers; run with --workers 1");
         std::process::exit(2);

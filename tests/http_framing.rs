@@ -9,7 +9,9 @@ use http_support::{closed, connect, demo_server, read_response, roundtrip};
 
 /// 1 MiB of bytes that are not all alike.
 fn mib() -> Vec<u8> {
-    (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+    (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
 }
 
 /// `body` in chunks of the given sizes (cycled), with an extension on the
@@ -40,7 +42,10 @@ fn a_mib_with_content_length_comes_back_with_content_length() {
         let mut stream = stream.try_clone().expect("clone");
         let body = body.clone();
         std::thread::spawn(move || {
-            let head = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head = format!(
+                "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
             stream.write_all(head.as_bytes()).expect("head");
             stream.write_all(&body).expect("body");
         })
@@ -69,7 +74,9 @@ fn a_mib_chunked_comes_back_chunked() {
                 stream.write_all(piece).expect("body");
             }
             // Then a second request on the same connection.
-            stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("next");
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                .expect("next");
         })
     };
     let mut reader = BufReader::new(&mut stream);
@@ -86,7 +93,9 @@ fn expect_100_continue_gets_an_interim_response_before_the_body_is_sent() {
     let server = demo_server();
     let mut stream = connect(server.addr);
     stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        )
         .expect("head");
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut line = String::new();
@@ -105,7 +114,9 @@ fn expect_100_continue_is_not_sent_when_the_body_is_not_read() {
     let server = demo_server();
     let mut stream = connect(server.addr);
     stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello")
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+        )
         .expect("send");
     let resp = read_response(&mut BufReader::new(stream), false).expect("answer");
     assert_eq!(resp.status, 200, "a final response instead of 100");
@@ -137,9 +148,14 @@ fn http_1_0_closes_by_default_and_keeps_alive_on_request() {
 fn http_1_0_gets_a_stream_delimited_by_close() {
     let server = demo_server();
     let mut stream = connect(server.addr);
-    stream.write_all(b"GET /stream?n=2 HTTP/1.0\r\n\r\n").expect("send");
+    stream
+        .write_all(b"GET /stream?n=2 HTTP/1.0\r\n\r\n")
+        .expect("send");
     let resp = read_response(&mut BufReader::new(stream), false).expect("answer");
-    assert!(resp.header("transfer-encoding").is_none(), "1.0 cannot read chunks");
+    assert!(
+        resp.header("transfer-encoding").is_none(),
+        "1.0 cannot read chunks"
+    );
     assert_eq!(resp.text(), "chunk 0\nchunk 1\n");
 }
 
@@ -164,9 +180,16 @@ fn an_unread_body_is_skipped_to_keep_the_connection() {
         .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /hello/x HTTP/1.1\r\nHost: t\r\n\r\n")
         .expect("send");
     let mut reader = BufReader::new(stream);
-    assert_eq!(read_response(&mut reader, false).expect("first").status, 200);
+    assert_eq!(
+        read_response(&mut reader, false).expect("first").status,
+        200
+    );
     let second = read_response(&mut reader, false).expect("second");
-    assert_eq!(second.json()["message"], "Hello, x!", "the body was not taken for a request");
+    assert_eq!(
+        second.json()["message"],
+        "Hello, x!",
+        "the body was not taken for a request"
+    );
 }
 
 #[test]
@@ -181,8 +204,13 @@ fn a_body_split_into_single_bytes_still_echoes() {
     let resp = read_response(&mut BufReader::new(&mut stream), false).expect("answer");
     assert_eq!(resp.text(), "abcde");
     let mut rest = [0u8; 1];
-    stream.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
-    assert!(stream.read(&mut rest).is_err(), "nothing more, connection still open");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    assert!(
+        stream.read(&mut rest).is_err(),
+        "nothing more, connection still open"
+    );
 }
 
 #[test]

@@ -12,13 +12,18 @@ use http_support::{closed, connect, demo, demo_server, read_response, roundtrip,
 fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
     let server = start(|| Server::new(demo::app()).keep_alive_timeout(Duration::from_millis(200)));
     let mut stream = connect(server.addr);
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     let mut reader = BufReader::new(stream);
     read_response(&mut reader, false).expect("answer");
     let idle_from = Instant::now();
     assert!(closed(&mut reader), "closed silently");
     let idle = idle_from.elapsed();
-    assert!(idle >= Duration::from_millis(150), "not before the timeout: {idle:?}");
+    assert!(
+        idle >= Duration::from_millis(150),
+        "not before the timeout: {idle:?}"
+    );
     assert!(idle < Duration::from_secs(5), "soon after it: {idle:?}");
 }
 
@@ -27,11 +32,17 @@ fn a_slow_head_gets_408_and_a_close() {
     let server = start(|| Server::new(demo::app()).header_read_timeout(Duration::from_millis(200)));
     let mut stream = connect(server.addr);
     let started = Instant::now();
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").expect("half a head");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        .expect("half a head");
     let mut all = Vec::new();
     let _ = stream.read_to_end(&mut all);
     assert!(started.elapsed() >= Duration::from_millis(150));
-    assert!(all.starts_with(b"HTTP/1.1 408 "), "{}", String::from_utf8_lossy(&all));
+    assert!(
+        all.starts_with(b"HTTP/1.1 408 "),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
 }
 
 #[test]
@@ -41,7 +52,10 @@ fn a_trickled_head_cannot_reset_the_head_timeout() {
     let mut stream = connect(server.addr);
     let started = Instant::now();
     let mut answered = false;
-    for byte in b"GET / HTTP/1.1\r\nX-Slow: ".iter().chain([b'a'; 200].iter()) {
+    for byte in b"GET / HTTP/1.1\r\nX-Slow: "
+        .iter()
+        .chain([b'a'; 200].iter())
+    {
         if stream.write_all(&[*byte]).is_err() {
             answered = true;
             break;
@@ -53,7 +67,11 @@ fn a_trickled_head_cannot_reset_the_head_timeout() {
     }
     let mut all = Vec::new();
     let _ = stream.read_to_end(&mut all);
-    assert!(answered || all.starts_with(b"HTTP/1.1 408 "), "{}", String::from_utf8_lossy(&all));
+    assert!(
+        answered || all.starts_with(b"HTTP/1.1 408 "),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
@@ -66,7 +84,9 @@ fn a_long_request_line_is_414() {
     assert_eq!(resp.header("connection"), Some("close"));
     // Also when the line has not ended yet.
     let mut stream = connect(server.addr);
-    stream.write_all(format!("GET /{}", "a".repeat(9000)).as_bytes()).expect("send");
+    stream
+        .write_all(format!("GET /{}", "a".repeat(9000)).as_bytes())
+        .expect("send");
     let resp = read_response(&mut BufReader::new(stream), false).expect("answer");
     assert_eq!(resp.status, 414);
 }
@@ -74,7 +94,10 @@ fn a_long_request_line_is_414() {
 #[test]
 fn a_large_head_or_too_many_headers_is_431() {
     let server = demo_server();
-    let big = format!("GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "b".repeat(17 * 1024));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(17 * 1024)
+    );
     assert_eq!(roundtrip(server.addr, big.as_bytes()).status, 431);
     let mut many = String::from("GET / HTTP/1.1\r\nHost: t\r\n");
     for i in 0..101 {
@@ -87,7 +110,11 @@ fn a_large_head_or_too_many_headers_is_431() {
         hundred.push_str(&format!("X-H{i}: v\r\n"));
     }
     hundred.push_str("Host: t\r\n\r\n");
-    assert_eq!(roundtrip(server.addr, hundred.as_bytes()).status, 200, "100 headers are fine");
+    assert_eq!(
+        roundtrip(server.addr, hundred.as_bytes()).status,
+        200,
+        "100 headers are fine"
+    );
 }
 
 #[test]
@@ -95,11 +122,17 @@ fn a_declared_body_over_the_limit_is_413_at_once() {
     let server = start(|| Server::new(demo::app()).max_body_size(1000));
     let started = Instant::now();
     // The body is never sent: the answer must not wait for it.
-    let resp = roundtrip(server.addr, b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+    let resp = roundtrip(
+        server.addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n",
+    );
     assert_eq!(resp.status, 413);
     assert_eq!(resp.header("connection"), Some("close"));
     assert!(started.elapsed() < Duration::from_secs(2));
-    let raw = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n{}", "z".repeat(1000));
+    let raw = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n{}",
+        "z".repeat(1000)
+    );
     let resp = roundtrip(server.addr, raw.as_bytes());
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body.len(), 1000);
@@ -126,19 +159,30 @@ fn a_chunked_body_over_the_limit_is_413() {
 fn past_the_connection_cap_accepts_wait() {
     let server = start(|| Server::new(demo::app()).max_connections(1));
     let mut first = connect(server.addr);
-    first.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    first
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     let mut first_reader = BufReader::new(first.try_clone().expect("clone"));
     read_response(&mut first_reader, false).expect("first served");
 
     let mut second = connect(server.addr); // the kernel completes the handshake
-    second.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
-    second.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    second
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
     let mut byte = [0u8; 1];
-    assert!(second.read(&mut byte).is_err(), "not served while the first is open");
+    assert!(
+        second.read(&mut byte).is_err(),
+        "not served while the first is open"
+    );
 
     drop(first_reader);
     drop(first);
-    second.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let resp = read_response(&mut BufReader::new(second), false).expect("served after");
     assert_eq!(resp.status, 200);
 }
@@ -151,12 +195,20 @@ fn a_body_that_stops_arriving_gets_408() {
         server.addr,
         b"POST /anything HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc",
     );
-    assert!(all.starts_with(b"HTTP/1.1 408 "), "{}", String::from_utf8_lossy(&all));
+    assert!(
+        all.starts_with(b"HTTP/1.1 408 "),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
     // A streaming response had already begun: the connection closes short.
     let all = http_support::send_and_read_to_close(
         server.addr,
         b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc",
     );
-    assert!(all.ends_with(b"\r\n\r\nabc"), "{}", String::from_utf8_lossy(&all));
+    assert!(
+        all.ends_with(b"\r\n\r\nabc"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -38,11 +38,20 @@ fn pipelined_bodies_slow_handlers_and_streams_keep_their_order() {
         .expect("one write");
     let mut reader = BufReader::new(stream);
     assert_eq!(read_response(&mut reader, false).expect("1").text(), "one");
-    assert_eq!(read_response(&mut reader, false).expect("2").text(), "slept 50 ms\n");
+    assert_eq!(
+        read_response(&mut reader, false).expect("2").text(),
+        "slept 50 ms\n"
+    );
     assert_eq!(read_response(&mut reader, false).expect("3").text(), "two");
-    assert_eq!(read_response(&mut reader, false).expect("4").text(), "chunk 0\nchunk 1\n");
+    assert_eq!(
+        read_response(&mut reader, false).expect("4").text(),
+        "chunk 0\nchunk 1\n"
+    );
     assert_eq!(read_response(&mut reader, true).expect("5").status, 200);
-    assert_eq!(read_response(&mut reader, false).expect("6").text(), "Hello, world!");
+    assert_eq!(
+        read_response(&mut reader, false).expect("6").text(),
+        "Hello, world!"
+    );
 }
 
 #[test]
@@ -58,5 +67,8 @@ fn a_pipelined_batch_is_answered_in_one_write() {
     assert_eq!(first.text(), "Hello, world!");
     let buffered = reader.buffer().len();
     let one = b"Hello, world!".len();
-    assert!(buffered >= 15 * one, "the other 15 came in the same read ({buffered} bytes)");
+    assert!(
+        buffered >= 15 * one,
+        "the other 15 came in the same read ({buffered} bytes)"
+    );
 }

@@ -40,7 +40,9 @@ impl Generated {
         }
         match &self.chunks {
             None => {
-                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes());
+                out.extend_from_slice(
+                    format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes(),
+                );
                 out.extend_from_slice(&self.body);
             }
             Some(sizes) => {
@@ -143,8 +145,14 @@ fn feed(pieces: &[&[u8]]) -> Result<Vec<Parsed>, u16> {
                         .iter()
                         .map(|(n, v)| (head.text(n).to_string(), head.text(v).to_string()))
                         .collect();
-                    let parsed = (head.text(&head.method).to_string(), target, headers, Vec::new());
-                    let decoder = (head.framing == Framing::Chunked).then(|| ChunkedDecoder::new(limits.max_body));
+                    let parsed = (
+                        head.text(&head.method).to_string(),
+                        target,
+                        headers,
+                        Vec::new(),
+                    );
+                    let decoder = (head.framing == Framing::Chunked)
+                        .then(|| ChunkedDecoder::new(limits.max_body));
                     if head.framing == Framing::Length(0) {
                         out.push(parsed);
                     } else {

@@ -7,7 +7,9 @@ use std::io::{BufReader, Write};
 use std::time::Duration;
 
 use evloop::http::{Request, Response, Router, Server};
-use http_support::{closed, connect, demo_server, read_response, roundtrip, send_and_read_to_close, start};
+use http_support::{
+    closed, connect, demo_server, read_response, roundtrip, send_and_read_to_close, start,
+};
 
 /// Sends `raw`; expects one response with `status`, `connection: close`,
 /// and then the connection closed (so nothing after it was taken as a
@@ -42,7 +44,16 @@ fn content_length_with_transfer_encoding_is_400() {
 #[test]
 fn bad_content_lengths_are_400() {
     let server = demo_server();
-    for value in ["+5", "-1", "5a", "0x5", "", " ", "1 2", "99999999999999999999999"] {
+    for value in [
+        "+5",
+        "-1",
+        "5a",
+        "0x5",
+        "",
+        " ",
+        "1 2",
+        "99999999999999999999999",
+    ] {
         let raw = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {value}\r\n\r\n");
         refused(server.addr, &raw, 400);
     }
@@ -51,7 +62,11 @@ fn bad_content_lengths_are_400() {
         "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
         400,
     );
-    refused(server.addr, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3, 4\r\n\r\nabcd", 400);
+    refused(
+        server.addr,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3, 4\r\n\r\nabcd",
+        400,
+    );
     // Identical duplicates are one length.
     let resp = roundtrip(
         server.addr,
@@ -63,7 +78,11 @@ fn bad_content_lengths_are_400() {
 #[test]
 fn unknown_transfer_codings_are_501_and_misplaced_chunked_400() {
     let server = demo_server();
-    refused(server.addr, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501);
+    refused(
+        server.addr,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+        501,
+    );
     refused(
         server.addr,
         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
@@ -79,7 +98,11 @@ fn unknown_transfer_codings_are_501_and_misplaced_chunked_400() {
         "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
         400,
     );
-    refused(server.addr, "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+    refused(
+        server.addr,
+        "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    );
 }
 
 #[test]
@@ -97,7 +120,9 @@ fn bad_chunk_sizes_are_400_and_close() {
         "1\r\na\n0\r\n\r\n",
     ];
     for body in cases {
-        let raw = format!("POST /anything HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        let raw = format!(
+            "POST /anything HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        );
         refused(server.addr, &raw, 400);
     }
 }
@@ -142,7 +167,11 @@ fn other_versions_and_the_http2_preface_are_refused() {
 #[test]
 fn an_unmeetable_expectation_is_417() {
     let server = demo_server();
-    refused(server.addr, "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", 417);
+    refused(
+        server.addr,
+        "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx",
+        417,
+    );
 }
 
 /// A server whose `/panic` handler panics.
@@ -152,9 +181,12 @@ fn panicking_server() -> http_support::TestServer {
             Router::new()
                 .get("/", |_: Request| async { Response::text("ok") })
                 .get("/panic", |_: Request| async { panic!("handler bug") })
-                .get("/panic-at-once", |_: Request| -> std::future::Ready<Response> {
-                    panic!("handler bug before its future")
-                })
+                .get(
+                    "/panic-at-once",
+                    |_: Request| -> std::future::Ready<Response> {
+                        panic!("handler bug before its future")
+                    },
+                )
                 .get("/panic-later", |_: Request| async {
                     evloop::time::sleep(Duration::from_millis(5)).await;
                     panic!("handler bug after a wait")
@@ -167,22 +199,31 @@ fn panicking_server() -> http_support::TestServer {
 fn a_panicking_handler_is_500_and_close_and_the_server_goes_on() {
     let server = panicking_server();
     for path in ["/panic", "/panic-at-once", "/panic-later"] {
-        refused(server.addr, &format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"), 500);
+        refused(
+            server.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n"),
+            500,
+        );
     }
-    assert_eq!(roundtrip(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").text(), "ok");
+    assert_eq!(
+        roundtrip(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").text(),
+        "ok"
+    );
 }
 
 #[test]
 fn a_truncated_body_or_a_reset_costs_only_that_connection() {
     let server = demo_server();
     let mut keep = connect(server.addr);
-    keep.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    keep.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     let mut keep_reader = BufReader::new(keep.try_clone().expect("clone"));
     read_response(&mut keep_reader, false).expect("first");
 
     // Truncated: the peer half-closes in the middle of a body.
     let mut cut = connect(server.addr);
-    cut.write_all(b"POST /anything HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc").expect("send");
+    cut.write_all(b"POST /anything HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+        .expect("send");
     http_support::shut_write(&cut);
     let mut rest = Vec::new();
     let _ = std::io::Read::read_to_end(&mut cut, &mut rest);
@@ -191,13 +232,24 @@ fn a_truncated_body_or_a_reset_costs_only_that_connection() {
     let reset = connect(server.addr);
     let sock = socket2::SockRef::from(&reset);
     sock.set_linger(Some(Duration::ZERO)).expect("linger");
-    (&reset).write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nabc").expect("send");
+    (&reset)
+        .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\nabc")
+        .expect("send");
     std::thread::sleep(Duration::from_millis(20));
     drop(reset);
 
-    keep.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
-    assert_eq!(read_response(&mut keep_reader, false).expect("still served").text(), "Hello, world!");
-    assert_eq!(roundtrip(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+    keep.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    assert_eq!(
+        read_response(&mut keep_reader, false)
+            .expect("still served")
+            .text(),
+        "Hello, world!"
+    );
+    assert_eq!(
+        roundtrip(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").status,
+        200
+    );
 }
 
 #[test]

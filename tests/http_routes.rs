@@ -17,11 +17,17 @@ fn root_says_hello_and_head_has_no_body() {
     assert!(resp.header("date").is_some_and(|d| d.ends_with(" GMT")));
 
     let mut stream = connect(server.addr);
-    stream.write_all(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    stream
+        .write_all(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     let mut reader = BufReader::new(stream);
     let head = read_response(&mut reader, true).expect("HEAD answer");
     assert_eq!(head.status, 200);
-    assert_eq!(head.header("content-length"), Some("13"), "same headers as GET");
+    assert_eq!(
+        head.header("content-length"),
+        Some("13"),
+        "same headers as GET"
+    );
     // The next response follows at once: HEAD sent no body bytes.
     let get = read_response(&mut reader, false).expect("GET answer");
     assert_eq!(get.text(), "Hello, world!");
@@ -75,9 +81,15 @@ fn anything_reports_the_request_as_json() {
 #[test]
 fn hello_name_greets_with_the_query_greeting() {
     let server = demo_server();
-    let resp = roundtrip(server.addr, b"GET /hello/ann?greeting=Hi HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.addr,
+        b"GET /hello/ann?greeting=Hi HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.json(), serde_json::json!({"message": "Hi, ann!"}));
-    let resp = roundtrip(server.addr, b"GET /hello/J%C3%BCrgen HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.addr,
+        b"GET /hello/J%C3%BCrgen HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.json()["message"], "Hello, Jürgen!");
 }
 
@@ -85,11 +97,17 @@ fn hello_name_greets_with_the_query_greeting() {
 fn stream_sends_n_chunks_apart() {
     let server = demo_server();
     let started = Instant::now();
-    let resp = roundtrip(server.addr, b"GET /stream?n=4&delay_ms=30 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.addr,
+        b"GET /stream?n=4&delay_ms=30 HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
     assert_eq!(resp.text(), "chunk 0\nchunk 1\nchunk 2\nchunk 3\n");
-    assert!(started.elapsed() >= Duration::from_millis(90), "delays are on a timer");
+    assert!(
+        started.elapsed() >= Duration::from_millis(90),
+        "delays are on a timer"
+    );
 }
 
 #[test]
@@ -121,7 +139,10 @@ fn a_client_leaving_a_stream_stops_its_producer() {
 fn sleep_waits_on_a_timer() {
     let server = demo_server();
     let started = Instant::now();
-    let resp = roundtrip(server.addr, b"GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+    let resp = roundtrip(
+        server.addr,
+        b"GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     assert_eq!(resp.text(), "slept 100 ms\n");
     assert!(started.elapsed() >= Duration::from_millis(100));
 }
@@ -130,7 +151,8 @@ fn sleep_waits_on_a_timer() {
 fn blocking_does_not_stall_the_loop() {
     let server = demo_server();
     let mut slow = connect(server.addr);
-    slow.write_all(b"GET /blocking?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n").expect("send");
+    slow.write_all(b"GET /blocking?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
     std::thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
     let resp = roundtrip(server.addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -147,12 +169,25 @@ fn blocking_does_not_stall_the_loop() {
 #[test]
 fn bad_numbers_are_400_and_unknown_paths_404() {
     let server = demo_server();
-    for target in ["/sleep?ms=x", "/blocking?ms=-1", "/stream?n=1e3", "/sleep?ms=99999999"] {
+    for target in [
+        "/sleep?ms=x",
+        "/blocking?ms=-1",
+        "/stream?n=1e3",
+        "/sleep?ms=99999999",
+    ] {
         let raw = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
-        assert_eq!(roundtrip(server.addr, raw.as_bytes()).status, 400, "{target}");
+        assert_eq!(
+            roundtrip(server.addr, raw.as_bytes()).status,
+            400,
+            "{target}"
+        );
     }
     for target in ["/nope", "/hello", "/hello/", "/echo/x", "/anythingelse"] {
         let raw = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
-        assert_eq!(roundtrip(server.addr, raw.as_bytes()).status, 404, "{target}");
+        assert_eq!(
+            roundtrip(server.addr, raw.as_bytes()).status,
+            404,
+            "{target}"
+        );
     }
 }

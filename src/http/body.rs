@@ -60,7 +60,9 @@ enum Inner {
 impl Body {
     /// An empty body.
     pub fn empty() -> Body {
-        Body { inner: Inner::Empty }
+        Body {
+            inner: Inner::Empty,
+        }
     }
 
     /// A body made of the chunks of `stream`, sent with chunked encoding.
@@ -306,7 +308,9 @@ impl Wire {
             let grown = (self.buf.len() * 2).min(self.max_buf);
             self.buf.resize(grown, 0);
         }
-        let Wire { stream, buf, end, .. } = self;
+        let Wire {
+            stream, buf, end, ..
+        } = self;
         let n = ready!(Pin::new(&mut &**stream).poll_read(cx, &mut buf[*end..]))?;
         self.end += n;
         Poll::Ready(Ok(n))

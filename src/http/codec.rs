@@ -116,11 +116,8 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_SLOTS];
     let slots = &mut slots[..limits.max_headers.min(HEADER_SLOTS)];
     let mut req = httparse::Request::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut req,
-        buf,
-        slots,
-    );
+    let parsed =
+        httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() >= limits.max_head => return Err(Reject(431)),
@@ -139,7 +136,10 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
 /// 414 when the request line is longer than allowed, whether or not it has
 /// ended yet. Leading empty lines (which a server may skip) are not counted.
 fn check_request_line(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
     let line = &buf[start..];
     let window = &line[..line.len().min(limits.max_request_line + 1)];
     match window.iter().position(|&b| b == b'\n') {
@@ -153,8 +153,14 @@ fn check_request_line(buf: &[u8], limits: &Limits) -> Result<(), Reject> {
 /// three parts ending in another `HTTP/x` (HTTP/2's preface included), 400
 /// when it is not a request line at all (a space in the target, say).
 fn version_reject(buf: &[u8]) -> Reject {
-    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
-    let line = buf[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = buf[start..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let parts: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
     match parts.as_slice() {
@@ -171,7 +177,11 @@ fn offset(buf: &[u8], part: &[u8]) -> Range<usize> {
 
 /// Turns httparse's borrowed view into an owned [`Head`] and decides the
 /// framing and connection semantics.
-fn build_head(buf: &[u8], req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Head, Reject> {
+fn build_head(
+    buf: &[u8],
+    req: &httparse::Request<'_, '_>,
+    limits: &Limits,
+) -> Result<Head, Reject> {
     let method = req.method.expect("complete parse has a method");
     let target = req.path.expect("complete parse has a target");
     let version = match req.version {
@@ -186,7 +196,10 @@ fn build_head(buf: &[u8], req: &httparse::Request<'_, '_>, limits: &Limits) -> R
     let mut semantics = Semantics::default();
     for header in req.headers.iter() {
         semantics.note(header.name, header.value)?;
-        headers.push((offset(buf, header.name.as_bytes()), offset(buf, header.value)));
+        headers.push((
+            offset(buf, header.name.as_bytes()),
+            offset(buf, header.value),
+        ));
     }
     let framing = semantics.framing(version, limits)?;
     let keep_alive = match version {
@@ -344,7 +357,10 @@ impl Semantics {
 fn trim(item: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
     let start = item.iter().position(|b| !is_ws(b)).unwrap_or(item.len());
-    let end = item.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
+    let end = item
+        .iter()
+        .rposition(|b| !is_ws(b))
+        .map_or(start, |i| i + 1);
     &item[start..end]
 }
 
@@ -449,7 +465,8 @@ impl ChunkedDecoder {
         let mut i = 0;
         while i < input.len() && self.state != ChunkState::Done {
             if self.state == ChunkState::Data {
-                let take = (input.len() - i).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                let take =
+                    (input.len() - i).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
                 self.remaining -= take as u64;
                 if self.remaining == 0 {
                     self.state = ChunkState::DataCr;

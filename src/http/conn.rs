@@ -206,7 +206,9 @@ impl Conn {
         }
         // A shutdown that began while the handler ran closes this one too.
         let close = close || self.shared.is_shutting_down();
-        let outcome = self.write_response(response, is_head, version, close).await?;
+        let outcome = self
+            .write_response(response, is_head, version, close)
+            .await?;
         if matches!(outcome, Outcome::Close) || close || !self.finish_body().await {
             return Ok(Outcome::Close);
         }
@@ -222,16 +224,23 @@ impl Conn {
         wire.body = match framing {
             Framing::Length(0) => BodyState::Done,
             Framing::Length(n) => BodyState::Length(n),
-            Framing::Chunked => BodyState::Chunked(ChunkedDecoder::new(self.shared.config.limits.max_body)),
+            Framing::Chunked => {
+                BodyState::Chunked(ChunkedDecoder::new(self.shared.config.limits.max_body))
+            }
         };
         let has_body = !matches!(wire.body, BodyState::Done);
-        wire.continue_owed = if expect_continue && has_body { super::body::CONTINUE.len() } else { 0 };
+        wire.continue_owed = if expect_continue && has_body {
+            super::body::CONTINUE.len()
+        } else {
+            0
+        };
         wire.seq
     }
 
     /// Polls the handler's future on this task. `None`: it panicked.
     async fn run_handler(&mut self, mut future: HandlerFuture) -> io::Result<Option<Response>> {
-        let mut poll = |cx: &mut Context<'_>| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
+        let mut poll =
+            |cx: &mut Context<'_>| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
         let first = poll_fn(|cx| Poll::Ready(poll(cx))).await;
         match first {
             Err(_panic) => return Ok(None),
@@ -279,7 +288,11 @@ impl Conn {
         }
         let mut body = std::mem::take(response.body_mut());
         if is_head || no_body_status(response.status()) {
-            let framing = if is_head { OutFraming::Chunked } else { OutFraming::None };
+            let framing = if is_head {
+                OutFraming::Chunked
+            } else {
+                OutFraming::None
+            };
             write_head(&mut self.out, &response, framing, close);
             return Ok(if close { Outcome::Close } else { Outcome::Done });
         }
@@ -295,7 +308,11 @@ impl Conn {
         };
         write_head(&mut self.out, &response, framing, close);
         let complete = self.stream_body(&mut body, first, framing).await?;
-        Ok(if close || !complete { Outcome::Close } else { Outcome::Done })
+        Ok(if close || !complete {
+            Outcome::Close
+        } else {
+            Outcome::Done
+        })
     }
 
     /// The body failed before anything of the response was sent: answer
@@ -331,7 +348,8 @@ impl Conn {
                 }
             }
             if framing == OutFraming::Chunked && !data.is_empty() {
-                self.out.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                self.out
+                    .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
                 self.out.extend_from_slice(&data);
                 self.out.extend_from_slice(b"\r\n");
             } else {
@@ -359,10 +377,11 @@ impl Conn {
     /// or resets ends the response with an error.
     async fn next_chunk(&mut self, body: &mut Body) -> io::Result<Option<Vec<u8>>> {
         let watch = !body.is_wire();
-        let mut poll_body = |cx: &mut Context<'_>| match catch_unwind(AssertUnwindSafe(|| body.poll_chunk(cx))) {
-            Ok(poll) => poll,
-            Err(_panic) => Poll::Ready(Err(io::Error::other("the body stream panicked"))),
-        };
+        let mut poll_body =
+            |cx: &mut Context<'_>| match catch_unwind(AssertUnwindSafe(|| body.poll_chunk(cx))) {
+                Ok(poll) => poll,
+                Err(_panic) => Poll::Ready(Err(io::Error::other("the body stream panicked"))),
+            };
         if let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(poll_body(cx))).await {
             return result;
         }

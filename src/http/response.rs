@@ -177,7 +177,23 @@ fn is_token(b: u8) -> bool {
         while i < 256 {
             let c = i as u8;
             table[i] = c.is_ascii_alphanumeric()
-                || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+                || matches!(
+                    c,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                );
             i += 1;
         }
         table
@@ -261,7 +277,9 @@ pub(super) fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
 /// Reformats the cached date if the second has changed; returns the time
 /// to the next second.
 fn refresh_date() -> Duration {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs();
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();

@@ -227,7 +227,9 @@ impl std::fmt::Debug for Router {
 
 impl std::fmt::Debug for MethodRouter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MethodRouter").field("allow", &self.allow()).finish()
+        f.debug_struct("MethodRouter")
+            .field("allow", &self.allow())
+            .finish()
     }
 }
 
@@ -244,14 +246,16 @@ fn parse_pattern(pattern: &str) -> Vec<Segment> {
     parts
         .iter()
         .enumerate()
-        .map(|(i, part)| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Some(name) if name.starts_with('*') => {
-                assert!(i == last, "{{*rest}} must end the pattern {pattern:?}");
-                Segment::Rest(name[1..].to_string())
-            }
-            Some(name) => Segment::Param(name.to_string()),
-            None => Segment::Literal(part.to_string()),
-        })
+        .map(
+            |(i, part)| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) if name.starts_with('*') => {
+                    assert!(i == last, "{{*rest}} must end the pattern {pattern:?}");
+                    Segment::Rest(name[1..].to_string())
+                }
+                Some(name) => Segment::Param(name.to_string()),
+                None => Segment::Literal(part.to_string()),
+            },
+        )
         .collect()
 }
 
@@ -318,7 +322,10 @@ mod tests {
         let rest = vec![("rest".to_string(), "a/b".to_string())];
         assert_eq!(matches("/anything/{*rest}", "/anything/a/b"), Some(rest));
         let empty = vec![("rest".to_string(), String::new())];
-        assert_eq!(matches("/anything/{*rest}", "/anything/"), Some(empty.clone()));
+        assert_eq!(
+            matches("/anything/{*rest}", "/anything/"),
+            Some(empty.clone())
+        );
         assert_eq!(matches("/anything/{*rest}", "/anything"), Some(empty));
     }
 }

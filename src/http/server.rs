@@ -155,7 +155,8 @@ impl Server {
 
     /// Serves `listener` forever (or until an error on the listener).
     pub async fn serve(&self, listener: TcpListener) -> io::Result<()> {
-        self.serve_with_shutdown(listener, std::future::pending()).await
+        self.serve_with_shutdown(listener, std::future::pending())
+            .await
     }
 
     /// Serves `listener` until `shutdown` resolves, then drains: see the

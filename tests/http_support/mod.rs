@@ -83,7 +83,10 @@ impl TestServer {
         let thread = self.thread.take().expect("joined once");
         let deadline = Instant::now() + within;
         while !thread.is_finished() {
-            assert!(Instant::now() < deadline, "the server did not finish draining");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not finish draining"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         thread.join().expect("server thread did not panic")
@@ -109,7 +112,9 @@ pub fn demo_server() -> TestServer {
 /// A client connection with bounded reads.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(READ_TIMEOUT)).expect("timeout");
+    stream
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .expect("timeout");
     stream.set_nodelay(true).expect("nodelay");
     stream
 }
@@ -128,7 +133,10 @@ pub struct Resp {
 impl Resp {
     /// The first header named `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as text.
@@ -155,7 +163,11 @@ fn line(reader: &mut impl BufRead) -> io::Result<String> {
 pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> io::Result<Resp> {
     let status_line = line(reader)?;
     let mut parts = status_line.splitn(3, ' ');
-    assert_eq!(parts.next(), Some("HTTP/1.1"), "status line {status_line:?}");
+    assert_eq!(
+        parts.next(),
+        Some("HTTP/1.1"),
+        "status line {status_line:?}"
+    );
     let status: u16 = parts.next().and_then(|s| s.parse().ok()).expect("status");
     let mut headers = Vec::new();
     loop {
