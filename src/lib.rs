@@ -86,4 +86,7 @@ mod book {
     struct EdgeTriggered;
     #[doc = include_str!("../docs/08-blocking-pool.md")]
     struct BlockingPool;
+    #[cfg(feature = "http")]
+    #[doc = include_str!("../docs/10-http.md")]
+    struct Http;
 }

@@ -118,8 +118,11 @@ fn expect_100_continue_is_not_sent_when_the_body_is_not_read() {
             b"GET / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
         )
         .expect("send");
-    let resp = read_response(&mut BufReader::new(stream), false).expect("answer");
+    let mut reader = BufReader::new(stream);
+    let resp = read_response(&mut reader, false).expect("answer");
     assert_eq!(resp.status, 200, "a final response instead of 100");
+    // No late `100 Continue` after it: the connection closes instead.
+    assert!(closed(&mut reader));
 }
 
 #[test]

@@ -212,3 +212,44 @@ fn a_body_that_stops_arriving_gets_408() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
+    let server = start(|| Server::new(demo::app()).write_timeout(Duration::from_millis(300)));
+    std::thread::sleep(Duration::from_millis(50));
+    let baseline = server.live();
+    let stream = connect(server.addr);
+    socket2::SockRef::from(&stream)
+        .set_recv_buffer_size(4096)
+        .expect("small receive buffer");
+    let mut writer = stream.try_clone().expect("clone");
+    // Echo 16 MiB back to a client that reads nothing: the server's writes
+    // fill both socket buffers and then wait.
+    let sender = std::thread::spawn(move || {
+        let size = 16 * 1024 * 1024 - 1;
+        let head = format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n");
+        let _ = writer.write_all(head.as_bytes());
+        let block = vec![b'x'; 64 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(block.len());
+            if writer.write_all(&block[..n]).is_err() {
+                return true; // the server dropped the connection
+            }
+            left -= n;
+        }
+        false
+    });
+    assert!(
+        http_support::eventually(Duration::from_secs(8), || sender.is_finished()),
+        "the server stopped waiting for the client"
+    );
+    assert!(
+        sender.join().expect("no panic"),
+        "the connection was dropped"
+    );
+    assert!(http_support::eventually(Duration::from_secs(3), || server
+        .live()
+        == baseline));
+    drop(stream);
+}

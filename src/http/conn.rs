@@ -44,7 +44,7 @@ use super::server::Shared;
 use crate::future::{Either, select};
 use crate::io::AsyncWriteExt;
 use crate::net::TcpStream;
-use crate::time::timeout_at;
+use crate::time::{timeout, timeout_at};
 
 /// Past this many bytes the write buffer is written out even mid-batch.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
@@ -406,6 +406,12 @@ impl Conn {
     async fn finish_body(&mut self) -> bool {
         let left = {
             let wire = self.wire.borrow();
+            if wire.continue_owed > 0 && !matches!(wire.body, BodyState::Done) {
+                // The client may still be waiting for `100 Continue` before
+                // it sends the body; a late one would follow the final
+                // response. Close instead of guessing.
+                return false;
+            }
             match wire.body {
                 BodyState::Done => return true,
                 BodyState::Broken => return false,
@@ -433,12 +439,18 @@ impl Conn {
         }
     }
 
-    /// Writes the buffered responses in one go.
+    /// Writes the buffered responses in one go. A client that stops
+    /// reading is given `write_timeout` to make room, then dropped.
     async fn flush(&mut self) -> io::Result<()> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let result = (&mut &*self.stream).write_all(&self.out).await;
+        let mut stream = &*self.stream;
+        let write = stream.write_all(&self.out);
+        let result = match timeout(self.shared.config.write_timeout, write).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(io::ErrorKind::TimedOut.into()),
+        };
         self.out.clear();
         result
     }

@@ -42,6 +42,8 @@ pub(super) struct Config {
     pub(super) keep_alive_timeout: Duration,
     /// How long a request head may take to arrive whole (→ 408).
     pub(super) header_read_timeout: Duration,
+    /// How long one write may wait for a client to read.
+    pub(super) write_timeout: Duration,
     /// Size limits on heads and bodies.
     pub(super) limits: Limits,
     /// The most connections open at once.
@@ -103,6 +105,7 @@ impl Server {
             config: Config {
                 keep_alive_timeout: Duration::from_secs(5),
                 header_read_timeout: Duration::from_secs(10),
+                write_timeout: Duration::from_secs(30),
                 limits: Limits::default(),
                 max_connections: 10_000,
             },
@@ -119,6 +122,14 @@ impl Server {
     /// past it the answer is 408 and the connection closes.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Server {
         self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a write of responses may wait for the client to read
+    /// (default 30 s); past it the connection is dropped, so a client that
+    /// never reads cannot hold it forever.
+    pub fn write_timeout(mut self, timeout: Duration) -> Server {
+        self.config.write_timeout = timeout;
         self
     }
 
