@@ -141,7 +141,7 @@ fn http_1_0_closes_by_default_and_keeps_alive_on_request() {
         .expect("send");
     let mut reader = BufReader::new(stream);
     let first = read_response(&mut reader, false).expect("first");
-    assert!(first.header("connection").is_none());
+    assert_eq!(first.header("connection"), Some("keep-alive"));
     let second = read_response(&mut reader, false).expect("second on the same connection");
     assert_eq!(second.text(), "Hello, world!");
     assert!(closed(&mut reader));
@@ -160,6 +160,20 @@ fn http_1_0_gets_a_stream_delimited_by_close() {
         "1.0 cannot read chunks"
     );
     assert_eq!(resp.text(), "chunk 0\nchunk 1\n");
+}
+
+#[test]
+fn head_of_a_stream_has_the_same_framing_and_no_body() {
+    let server = demo_server();
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"HEAD /stream?n=3 HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    let mut reader = BufReader::new(stream);
+    let head = read_response(&mut reader, true).expect("HEAD answer");
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    let next = read_response(&mut reader, false).expect("next");
+    assert_eq!(next.text(), "Hello, world!");
 }
 
 #[test]

@@ -38,7 +38,7 @@ use std::time::Instant;
 use super::body::{Body, BodyState, Wire};
 use super::codec::{ChunkedDecoder, Framing, Head, Reject, Version, parse_head};
 use super::request::Request;
-use super::response::{OutFraming, Response, write_head};
+use super::response::{ConnectionHeader, OutFraming, Response, write_head};
 use super::router::HandlerFuture;
 use super::server::Shared;
 use crate::future::{Either, select};
@@ -68,6 +68,9 @@ struct Conn {
     served: u64,
     /// When the first byte of the head being read arrived.
     head_started: Option<Instant>,
+    /// The current request's version (an HTTP/1.0 client kept alive is
+    /// told so).
+    version: Version,
 }
 
 /// How a response went.
@@ -107,6 +110,7 @@ pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
         out: Vec::with_capacity(8 * 1024),
         served: 0,
         head_started: None,
+        version: Version::Http11,
     };
     let _ = conn.run().await;
 }
@@ -182,6 +186,7 @@ impl Conn {
         self.served += 1;
         let close = !head.keep_alive || self.shared.is_shutting_down();
         let version = head.version;
+        self.version = version;
         let expect_continue = head.expect_continue;
         let seq = self.start_body(head.framing, expect_continue);
         if self.wire.borrow().continue_owed > 0 {
@@ -257,6 +262,15 @@ impl Conn {
         .await)
     }
 
+    /// The `connection` header for a response of the current request.
+    fn connection(&self, close: bool) -> ConnectionHeader {
+        match (close, self.version) {
+            (true, _) => ConnectionHeader::Close,
+            (false, Version::Http10) => ConnectionHeader::KeepAlive,
+            (false, Version::Http11) => ConnectionHeader::Default,
+        }
+    }
+
     /// Appends a response with a full body to the write buffer.
     fn push_full(&mut self, mut response: Response, is_head: bool, close: bool) {
         let bytes = response.body_mut().take_full().unwrap_or_default();
@@ -265,7 +279,8 @@ impl Conn {
         } else {
             OutFraming::Length(bytes.len() as u64)
         };
-        write_head(&mut self.out, &response, framing, close);
+        let connection = self.connection(close);
+        write_head(&mut self.out, &response, framing, connection);
         if !is_head && framing != OutFraming::None {
             self.out.extend_from_slice(&bytes);
         }
@@ -287,26 +302,25 @@ impl Conn {
             return Ok(if close { Outcome::Close } else { Outcome::Done });
         }
         let mut body = std::mem::take(response.body_mut());
-        if is_head || no_body_status(response.status()) {
-            let framing = if is_head {
-                OutFraming::Chunked
-            } else {
-                OutFraming::None
-            };
-            write_head(&mut self.out, &response, framing, close);
-            return Ok(if close { Outcome::Close } else { Outcome::Done });
-        }
         let framing = match (body.exact_len(), version) {
+            _ if no_body_status(response.status()) => OutFraming::None,
             (Some(n), _) => OutFraming::Length(n),
             (None, Version::Http11) => OutFraming::Chunked,
             (None, Version::Http10) => OutFraming::Close,
         };
         let close = close || framing == OutFraming::Close;
+        if is_head || framing == OutFraming::None {
+            // The same head as for GET, and no body.
+            let connection = self.connection(close);
+            write_head(&mut self.out, &response, framing, connection);
+            return Ok(if close { Outcome::Close } else { Outcome::Done });
+        }
         let first = match self.next_chunk(&mut body).await {
             Ok(first) => first,
             Err(_) => return self.failed_before_head(),
         };
-        write_head(&mut self.out, &response, framing, close);
+        let connection = self.connection(close);
+        write_head(&mut self.out, &response, framing, connection);
         let complete = self.stream_body(&mut body, first, framing).await?;
         Ok(if close || !complete {
             Outcome::Close

@@ -130,8 +130,25 @@ pub(super) enum OutFraming {
     None,
 }
 
+/// The `connection` header a response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConnectionHeader {
+    /// None: HTTP/1.1 keeps the connection by default.
+    Default,
+    /// `connection: close`: this is the last response.
+    Close,
+    /// `connection: keep-alive`: an HTTP/1.0 client asked to keep it, and
+    /// it is kept (1.0 closes by default).
+    KeepAlive,
+}
+
 /// Writes the status line and headers of `response` into `out`.
-pub(super) fn write_head(out: &mut Vec<u8>, response: &Response, framing: OutFraming, close: bool) {
+pub(super) fn write_head(
+    out: &mut Vec<u8>,
+    response: &Response,
+    framing: OutFraming,
+    connection: ConnectionHeader,
+) {
     out.extend_from_slice(b"HTTP/1.1 ");
     push_status(out, response.status);
     out.extend_from_slice(b"\r\n");
@@ -153,8 +170,10 @@ pub(super) fn write_head(out: &mut Vec<u8>, response: &Response, framing: OutFra
         OutFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         OutFraming::Close | OutFraming::None => {}
     }
-    if close {
-        out.extend_from_slice(b"connection: close\r\n");
+    match connection {
+        ConnectionHeader::Default => {}
+        ConnectionHeader::Close => out.extend_from_slice(b"connection: close\r\n"),
+        ConnectionHeader::KeepAlive => out.extend_from_slice(b"connection: keep-alive\r\n"),
     }
     out.extend_from_slice(b"date: ");
     with_date(|date| out.extend_from_slice(date));
@@ -365,7 +384,12 @@ mod tests {
     fn head_has_framing_and_date() {
         let mut out = Vec::new();
         let response = Response::text("hi").header("Content-Length", "99");
-        write_head(&mut out, &response, OutFraming::Length(2), false);
+        write_head(
+            &mut out,
+            &response,
+            OutFraming::Length(2),
+            ConnectionHeader::Default,
+        );
         let text = String::from_utf8(out).expect("ascii");
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(text.contains("content-length: 2\r\n"));
