@@ -139,6 +139,7 @@ fn malformed_heads_are_400() {
         "GET / HTTP/1.1\r\nHost: t\r\n: empty\r\n\r\n",
         "GET noslash HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nX-No-Host: 1\r\n\r\n",
         "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
     ];
     for raw in cases {

@@ -273,7 +273,7 @@ struct Semantics {
     expect_continue: bool,
     /// An `Expect` we cannot meet (→ 417).
     bad_expect: bool,
-    /// How many `Host` headers.
+    /// How many `Host` headers (HTTP/1.1 requires exactly one).
     hosts: usize,
 }
 
@@ -325,7 +325,8 @@ impl Semantics {
 
     /// The body's framing, or why the request is refused.
     fn framing(&self, version: Version, limits: &Limits) -> Result<Framing, Reject> {
-        if self.hosts > 1 {
+        // One Host, and for HTTP/1.1 exactly one (RFC 9112 §3.2).
+        if self.hosts > 1 || (self.hosts == 0 && version == Version::Http11) {
             return Err(Reject(400));
         }
         if self.transfer_encoding {

@@ -32,13 +32,30 @@ impl Request {
     }
 
     /// A request built by hand (for testing handlers without a socket).
-    /// `target` is the path and query, such as `/hello/ann?greeting=Hi`.
+    /// `target` is the path and query, such as `/hello/ann?greeting=Hi`; a
+    /// `host: localhost` header is included.
+    ///
+    /// ```
+    /// use evloop::http::{Request, Response, Router};
+    ///
+    /// async fn greet(request: Request) -> Response {
+    ///     let greeting = request.query_param("greeting").unwrap_or_else(|| "Hello".into());
+    ///     Response::text(format!("{greeting}, {}!", request.param("name").unwrap_or("?")))
+    /// }
+    ///
+    /// let app = Router::new().get("/hello/{name}", greet);
+    /// let request = Request::builder("GET", "/hello/ann?greeting=Hi").build();
+    /// let mut response = evloop::block_on(app.dispatch(request));
+    /// assert_eq!(response.status(), 200);
+    /// let body = evloop::block_on(response.body_mut().to_bytes(1024)).expect("a full body");
+    /// assert_eq!(body, b"Hi, ann!");
+    /// ```
     ///
     /// # Panics
     /// If the method, target or a header is not valid HTTP.
     pub fn builder(method: &str, target: &str) -> RequestBuilder {
         RequestBuilder {
-            head: format!("{method} {target} HTTP/1.1\r\n"),
+            head: format!("{method} {target} HTTP/1.1\r\nhost: localhost\r\n"),
             body: Body::empty(),
         }
     }
