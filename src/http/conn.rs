@@ -31,6 +31,7 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -41,10 +42,9 @@ use super::request::Request;
 use super::response::{ConnectionHeader, OutFraming, Response, write_head};
 use super::router::HandlerFuture;
 use super::server::Shared;
-use crate::future::{Either, select};
 use crate::io::AsyncWriteExt;
 use crate::net::TcpStream;
-use crate::time::{timeout, timeout_at};
+use crate::time::{Sleep, sleep_until, timeout};
 
 /// Past this many bytes the write buffer is written out even mid-batch.
 const WRITE_HIGH_WATER: usize = 64 * 1024;
@@ -71,6 +71,20 @@ struct Conn {
     /// The current request's version (an HTTP/1.0 client kept alive is
     /// told so).
     version: Version,
+    /// This connection's key in the server's table.
+    key: usize,
+    /// The idle / head timeout, moved before each read.
+    timer: Sleep,
+}
+
+/// How a wait for more of a head ended.
+enum Read {
+    /// The read returned (bytes, end of stream or an error).
+    Data(io::Result<usize>),
+    /// Shutdown began while the connection was idle.
+    Shutdown,
+    /// The idle or head timeout passed.
+    Timeout,
 }
 
 /// How a response went.
@@ -83,7 +97,7 @@ enum Outcome {
 
 /// Serves one accepted connection until it closes. Errors (a reset peer, a
 /// truncated body) end this connection only.
-pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
+pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>, key: usize) {
     // Responses leave in deliberate batches: do not let Nagle hold them.
     let _ = stream.set_nodelay(true);
     let stream = Rc::new(stream);
@@ -103,6 +117,7 @@ pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
         waiting_since: None,
         timer: None,
     };
+    let first_deadline = Instant::now() + shared.config.header_read_timeout;
     let mut conn = Conn {
         stream,
         wire: Rc::new(RefCell::new(wire)),
@@ -111,6 +126,8 @@ pub(super) async fn serve_connection(stream: TcpStream, shared: Rc<Shared>) {
         served: 0,
         head_started: None,
         version: Version::Http11,
+        key,
+        timer: sleep_until(first_deadline),
     };
     let _ = conn.run().await;
 }
@@ -147,34 +164,45 @@ impl Conn {
 
     /// Reads more of the next head. `false`: close (end of stream, a
     /// timeout, or an idle connection during shutdown).
+    ///
+    /// One timer per connection serves both timeouts: it is moved (O(1) in
+    /// the wheel) rather than made anew for every read.
     async fn read_more(&mut self) -> io::Result<bool> {
+        let empty = self.wire.borrow().unread().is_empty();
+        let between_requests = empty && self.served > 0;
+        if between_requests && self.shared.is_shutting_down() {
+            return Ok(false);
+        }
         let config = &self.shared.config;
-        let idle = self.wire.borrow().unread().is_empty();
         let now = Instant::now();
-        let deadline = if idle && self.served > 0 {
-            if self.shared.is_shutting_down() {
-                return Ok(false);
-            }
+        let deadline = if between_requests {
             now + config.keep_alive_timeout
         } else {
             *self.head_started.get_or_insert(now) + config.header_read_timeout
         };
-        let wire = self.wire.clone();
-        let fill = timeout_at(deadline, poll_fn(|cx| wire.borrow_mut().poll_fill(cx)));
-        let read = if idle && self.served > 0 {
-            match select(fill, self.shared.shutdown.notified()).await {
-                Either::Left(read) => read,
-                Either::Right(()) => return Ok(false),
+        if self.timer.deadline() != deadline {
+            Pin::new(&mut self.timer).reset(deadline);
+        }
+        let (wire, shared, timer, key) = (&self.wire, &self.shared, &mut self.timer, self.key);
+        let read = poll_fn(|cx| {
+            if let Poll::Ready(result) = wire.borrow_mut().poll_fill(cx) {
+                return Poll::Ready(Read::Data(result));
             }
-        } else {
-            fill.await
-        };
+            if between_requests {
+                if shared.is_shutting_down() {
+                    return Poll::Ready(Read::Shutdown);
+                }
+                shared.park_idle(key, cx.waker());
+            }
+            Pin::new(&mut *timer).poll(cx).map(|()| Read::Timeout)
+        })
+        .await;
         match read {
-            Ok(Ok(0)) => Ok(false),
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(e)) => Err(e),
-            Err(_elapsed) if idle => Ok(false),
-            Err(_elapsed) => {
+            Read::Data(Ok(0)) | Read::Shutdown => Ok(false),
+            Read::Data(Ok(_)) => Ok(true),
+            Read::Data(Err(e)) => Err(e),
+            Read::Timeout if empty => Ok(false),
+            Read::Timeout => {
                 self.push_full(Response::error(408), false, true);
                 Ok(false)
             }

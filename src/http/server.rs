@@ -11,9 +11,10 @@
 //! When the shutdown future resolves, the loop stops accepting at once, then
 //! accepts what the kernel already queued (until `WouldBlock`): those
 //! clients connected before the decision and get served. Every connection
-//! learns of the shutdown through a flag and a [`Notify`]: one waiting idle
-//! between requests closes, one in the middle of a request finishes it and
-//! answers with `connection: close`. `serve_with_shutdown` returns when the
+//! learns of the shutdown through a flag (those waiting between requests
+//! are woken through the wakers they left in the server's table): an idle
+//! one closes, one in the middle of a request finishes it and answers with
+//! `connection: close`. `serve_with_shutdown` returns when the
 //! last connection is done; dropping it instead aborts those that remain.
 
 use std::cell::{Cell, RefCell};
@@ -22,7 +23,7 @@ use std::io;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use slab::Slab;
@@ -81,18 +82,52 @@ pub(super) struct Shared {
     pub(super) config: Config,
     /// Set once shutdown begins.
     shutting_down: Cell<bool>,
-    /// Wakes idle connections when shutdown begins.
-    pub(super) shutdown: Notify,
-    /// Open connections' abort handles, so that dropping `serve` ends them.
-    live: RefCell<Slab<AbortHandle>>,
+    /// Open connections: abort handles, so that dropping `serve` ends
+    /// them, and the wakers of those idle between requests, so that a
+    /// shutdown can tell them.
+    live: RefCell<Slab<Tracked>>,
     /// Notified as each connection ends, for the drain.
     ended: Notify,
+}
+
+/// One open connection, as the server tracks it.
+struct Tracked {
+    /// Ends the connection's task.
+    task: AbortHandle,
+    /// Its task's waker while it waits between requests (kept afterwards:
+    /// a stale wake is harmless, and re-registering the same waker is a
+    /// comparison, not a clone).
+    idle: Option<Waker>,
 }
 
 impl Shared {
     /// Whether shutdown has begun.
     pub(super) fn is_shutting_down(&self) -> bool {
         self.shutting_down.get()
+    }
+
+    /// Records that connection `key` waits between requests, to be woken
+    /// by `waker` if shutdown begins.
+    pub(super) fn park_idle(&self, key: usize, waker: &Waker) {
+        if let Some(tracked) = self.live.borrow_mut().get_mut(key) {
+            match &tracked.idle {
+                Some(parked) if parked.will_wake(waker) => {}
+                _ => tracked.idle = Some(waker.clone()),
+            }
+        }
+    }
+
+    /// Begins shutdown: sets the flag and wakes every idle connection (the
+    /// wakers are collected first, and woken with no borrow held).
+    fn begin_shutdown(&self) {
+        self.shutting_down.set(true);
+        let wakers: Vec<Waker> = self
+            .live
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(|(_, tracked)| tracked.idle.take())
+            .collect();
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -181,7 +216,6 @@ impl Server {
             router: self.router.clone(),
             config: self.config.clone(),
             shutting_down: Cell::new(false),
-            shutdown: Notify::new(),
             live: RefCell::new(Slab::new()),
             ended: Notify::new(),
         });
@@ -204,8 +238,7 @@ impl Server {
                 Either::Right(Err(_)) => crate::time::sleep(Duration::from_millis(5)).await,
             }
         }
-        shared.shutting_down.set(true);
-        shared.shutdown.notify_waiters();
+        shared.begin_shutdown();
         drain_backlog(&listener, &shared).await;
         loop {
             let ended = shared.ended.notified();
@@ -239,9 +272,13 @@ fn spawn_connection(stream: TcpStream, permit: Option<OwnedSemaphorePermit>, sha
     };
     let task = crate::spawn(async move {
         let guard = guard;
-        serve_connection(stream, guard.shared.clone()).await;
+        serve_connection(stream, guard.shared.clone(), guard.key).await;
     });
-    shared.live.borrow_mut().insert(task.abort_handle());
+    // The task runs only after this (spawn queues it), so its key is valid.
+    shared.live.borrow_mut().insert(Tracked {
+        task: task.abort_handle(),
+        idle: None,
+    });
 }
 
 /// Held by a connection task: on drop (finished, aborted or panicked) it
@@ -281,8 +318,8 @@ struct AbortRemaining(Rc<Shared>);
 impl Drop for AbortRemaining {
     fn drop(&mut self) {
         let live = std::mem::take(&mut *self.0.live.borrow_mut());
-        for (_, task) in live {
-            task.abort();
+        for (_, tracked) in live {
+            tracked.task.abort();
         }
     }
 }
