@@ -210,13 +210,16 @@ impl Conn {
     }
 
     /// Runs the handler for one request and appends its response.
+    ///
+    /// The common case (the handler answers on its first poll with a full
+    /// body) runs straight through without a further future; waiting for
+    /// the handler and streaming a body go through boxed futures, which
+    /// keeps this one, constructed for every request, small.
     async fn respond(&mut self, head: Head) -> io::Result<Outcome> {
         self.served += 1;
         let close = !head.keep_alive || self.shared.is_shutting_down();
-        let version = head.version;
-        self.version = version;
-        let expect_continue = head.expect_continue;
-        let seq = self.start_body(head.framing, expect_continue);
+        self.version = head.version;
+        let seq = self.start_body(head.framing, head.expect_continue);
         if self.wire.borrow().continue_owed > 0 {
             // `100 Continue` must follow the responses already answered.
             self.flush().await?;
@@ -224,13 +227,18 @@ impl Conn {
         let request = Request::new(head, Body::from_wire(self.wire.clone(), seq));
         let is_head = request.is_head();
         let shared = self.shared.clone();
-        let response = match catch_unwind(AssertUnwindSafe(|| shared.router.dispatch(request))) {
-            Ok(future) => self.run_handler(future).await?,
-            Err(_panic) => None,
+        let Ok(mut future) = catch_unwind(AssertUnwindSafe(|| shared.router.dispatch(request)))
+        else {
+            return Ok(self.internal_error());
         };
-        let Some(response) = response else {
-            self.push_full(Response::error(500), false, true);
-            return Ok(Outcome::Close);
+        let first = poll_fn(|cx| Poll::Ready(poll_handler(&mut future, cx))).await;
+        let response = match first {
+            Err(_panic) => return Ok(self.internal_error()),
+            Ok(Poll::Ready(response)) => response,
+            Ok(Poll::Pending) => match Box::pin(self.wait_handler(future)).await? {
+                Some(response) => response,
+                None => return Ok(self.internal_error()),
+            },
         };
         let body_error = self.wire.borrow_mut().error.take();
         if let Some(Reject(status)) = body_error {
@@ -239,6 +247,27 @@ impl Conn {
         }
         // A shutdown that began while the handler ran closes this one too.
         let close = close || self.shared.is_shutting_down();
+        let body_read = matches!(self.wire.borrow().body, BodyState::Done);
+        if body_read && response.is_full() {
+            self.push_full(response, is_head, close);
+            if self.out.len() >= WRITE_HIGH_WATER {
+                self.flush().await?;
+            }
+            return Ok(if close { Outcome::Close } else { Outcome::Done });
+        }
+        let version = self.version;
+        Box::pin(self.finish_response(response, is_head, version, close)).await
+    }
+
+    /// Writes a response that streams, or whose request body is not read
+    /// to the end yet, then deals with what is left of that body.
+    async fn finish_response(
+        &mut self,
+        response: Response,
+        is_head: bool,
+        version: Version,
+        close: bool,
+    ) -> io::Result<Outcome> {
         let outcome = self
             .write_response(response, is_head, version, close)
             .await?;
@@ -246,6 +275,12 @@ impl Conn {
             return Ok(Outcome::Close);
         }
         Ok(Outcome::Done)
+    }
+
+    /// A 500 for a handler that panicked; the connection closes.
+    fn internal_error(&mut self) -> Outcome {
+        self.push_full(Response::error(500), false, true);
+        Outcome::Close
     }
 
     /// Sets the wire up for request number `seq`'s body, and returns `seq`.
@@ -270,19 +305,11 @@ impl Conn {
         wire.seq
     }
 
-    /// Polls the handler's future on this task. `None`: it panicked.
-    async fn run_handler(&mut self, mut future: HandlerFuture) -> io::Result<Option<Response>> {
-        let mut poll =
-            |cx: &mut Context<'_>| catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)));
-        let first = poll_fn(|cx| Poll::Ready(poll(cx))).await;
-        match first {
-            Err(_panic) => return Ok(None),
-            Ok(Poll::Ready(response)) => return Ok(Some(response)),
-            Ok(Poll::Pending) => {}
-        }
-        // It waits: let the responses already answered go meanwhile.
+    /// Waits for a handler that did not answer on its first poll, writing
+    /// the responses already answered meanwhile. `None`: it panicked.
+    async fn wait_handler(&mut self, mut future: HandlerFuture) -> io::Result<Option<Response>> {
         self.flush().await?;
-        Ok(poll_fn(|cx| match poll(cx) {
+        Ok(poll_fn(|cx| match poll_handler(&mut future, cx) {
             Err(_panic) => Poll::Ready(None),
             Ok(Poll::Ready(response)) => Poll::Ready(Some(response)),
             Ok(Poll::Pending) => Poll::Pending,
@@ -496,6 +523,14 @@ impl Conn {
         self.out.clear();
         result
     }
+}
+
+/// Polls a handler's future on the connection's task, catching a panic.
+fn poll_handler(
+    future: &mut HandlerFuture,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<Response>> {
+    catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx)))
 }
 
 /// Reads ahead into the buffer while a response waits for its producer, to

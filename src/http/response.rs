@@ -99,6 +99,11 @@ impl Response {
         self.headers.iter().map(|(n, v)| (&**n, &**v))
     }
 
+    /// Whether the body is full bytes (or empty), not a stream.
+    pub(super) fn is_full(&self) -> bool {
+        self.body.is_full()
+    }
+
     /// The body, to read or replace.
     pub fn body_mut(&mut self) -> &mut Body {
         &mut self.body
