@@ -221,3 +221,63 @@ fn hex_pair(high: u8, low: u8) -> Option<u8> {
     let digit = |b: u8| (b as char).to_digit(16);
     Some((digit(high)? * 16 + digit(low)?) as u8)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        let pairs = decode_query("a=1&b=x+y&c=%41%42&&d&e=%zz&f=%E2%82%AC&g=%");
+        let expect = [
+            ("a", "1"),
+            ("b", "x y"),
+            ("c", "AB"),
+            ("d", ""),
+            ("e", "%zz"),
+            ("f", "€"),
+            ("g", "%"),
+        ];
+        let expect: Vec<(String, String)> = expect
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(pairs, expect);
+    }
+
+    #[test]
+    fn path_decoding_keeps_plus_and_replaces_bad_utf8() {
+        assert_eq!(percent_decode("a+b%20c", false), "a+b c");
+        assert_eq!(percent_decode("%FF", false), "\u{fffd}");
+        assert!(matches!(
+            percent_decode("plain", true),
+            Cow::Borrowed("plain")
+        ));
+    }
+
+    #[test]
+    fn built_requests_expose_the_head() {
+        let request = Request::builder("POST", "/p?q=1")
+            .header("X-A", "b")
+            .body("hi")
+            .build();
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.path(), "/p");
+        assert_eq!(request.query(), Some("q=1"));
+        assert_eq!(request.header("x-a"), Some("b"));
+        assert_eq!(request.version(), "HTTP/1.1");
+        assert_eq!(request.headers().count(), 2, "host and X-A");
+    }
+
+    #[test]
+    fn to_bytes_enforces_its_limit() {
+        let mut body = Body::from("0123456789");
+        let err = crate::block_on(body.to_bytes(9)).expect_err("over the limit");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        let mut body = Body::from("0123456789");
+        assert_eq!(
+            crate::block_on(body.to_bytes(10)).expect("at the limit"),
+            b"0123456789"
+        );
+    }
+}

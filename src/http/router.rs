@@ -109,7 +109,7 @@ impl MethodRouter {
 }
 
 /// One segment of a pattern.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     /// Must equal this text.
     Literal(String),
@@ -161,8 +161,7 @@ impl Router {
     /// If `pattern` does not start with `/`, or a `{*rest}` is not last.
     pub fn route(mut self, pattern: &str, methods: MethodRouter) -> Router {
         let segments = parse_pattern(pattern);
-        let same = |route: &&mut Route| format!("{:?}", route.segments) == format!("{segments:?}");
-        if let Some(route) = self.routes.iter_mut().find(same) {
+        if let Some(route) = self.routes.iter_mut().find(|r| r.segments == segments) {
             route.methods.methods.extend(methods.methods);
             route.methods.any = methods.any.or(route.methods.any.take());
         } else {
