@@ -141,9 +141,8 @@ fn feed(pieces: &[&[u8]]) -> Result<Vec<Parsed>, u16> {
                         None => head.text(&head.path).to_string(),
                     };
                     let headers = head
-                        .headers
-                        .iter()
-                        .map(|(n, v)| (head.text(n).to_string(), head.text(v).to_string()))
+                        .headers()
+                        .map(|(n, v)| (head.text(&n).to_string(), head.text(&v).to_string()))
                         .collect();
                     let parsed = (
                         head.text(&head.method).to_string(),
@@ -199,6 +198,8 @@ proptest! {
             for (name, value) in &sent.headers {
                 prop_assert!(parsed.2.contains(&(name.clone(), value.clone())));
             }
+            // Host and the framing header besides the generated ones.
+            prop_assert_eq!(parsed.2.len(), sent.headers.len() + 2);
         }
         let pieces = split(&bytes, &cuts);
         prop_assert_eq!(feed(&pieces).expect("split requests parse"), whole);

@@ -24,8 +24,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(Some((head, len))) => {
             assert!(len <= bytes.len());
             assert!(head.bytes.len() == len);
-            for (name, value) in &head.headers {
-                let _ = (head.text(name), head.text(value));
+            for (name, value) in head.headers() {
+                assert!(name.end <= value.start && value.end <= len);
+                let _ = (head.text(&name), head.text(&value));
             }
             let _ = (head.text(&head.method), head.text(&head.path));
             if head.framing != Framing::Chunked {

@@ -89,8 +89,10 @@ pub struct Head {
     pub query: Option<Range<usize>>,
     /// The protocol version.
     pub version: Version,
-    /// Header (name, value) ranges, in order received.
-    pub headers: Vec<(Range<usize>, Range<usize>)>,
+    /// Where the header lines begin (after the request line); they are
+    /// found again by [`Head::headers`] when asked for, so that a request
+    /// whose headers nobody reads costs no list of them.
+    pub headers_start: usize,
     /// How the body is framed.
     pub framing: Framing,
     /// Whether the connection may stay open after this request.
@@ -104,6 +106,54 @@ impl Head {
     /// obs-text; obs-text is replaced).
     pub fn text(&self, range: &Range<usize>) -> &str {
         std::str::from_utf8(&self.bytes[range.clone()]).unwrap_or("\u{fffd}")
+    }
+
+    /// The header (name, value) ranges, in the order received.
+    pub fn headers(&self) -> HeaderLines<'_> {
+        HeaderLines {
+            bytes: &self.bytes,
+            pos: self.headers_start,
+        }
+    }
+}
+
+/// The header lines of a head that httparse has accepted, found again.
+///
+/// httparse has already checked every byte (tokens for names, no bare CR,
+/// no NUL, no obs-fold), so finding them again is a plain scan: a line up
+/// to LF (a CR before it dropped), the name up to the colon, the value with
+/// spaces and tabs trimmed on both sides, as httparse trims it.
+#[derive(Debug, Clone)]
+pub struct HeaderLines<'a> {
+    /// The whole head.
+    bytes: &'a [u8],
+    /// The start of the next line.
+    pos: usize,
+}
+
+impl Iterator for HeaderLines<'_> {
+    type Item = (Range<usize>, Range<usize>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.pos;
+        let newline = start + self.bytes.get(start..)?.iter().position(|&b| b == b'\n')?;
+        let mut end = newline;
+        if end > start && self.bytes[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if end == start {
+            return None; // the blank line that ends the head
+        }
+        self.pos = newline + 1;
+        let colon = start + self.bytes[start..end].iter().position(|&b| b == b':')?;
+        let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+        let value = &self.bytes[colon + 1..end];
+        let first = value.iter().position(|b| !is_ws(b)).unwrap_or(value.len());
+        let last = value
+            .iter()
+            .rposition(|b| !is_ws(b))
+            .map_or(first, |i| i + 1);
+        Some((start..colon, colon + 1 + first..colon + 1 + last))
     }
 }
 
@@ -192,14 +242,9 @@ fn build_head(
     let (path, query) = split_target(method, target)?;
     let path = offset(buf, path.as_bytes());
     let query = query.map(|q| offset(buf, q.as_bytes()));
-    let mut headers = Vec::with_capacity(req.headers.len());
     let mut semantics = Semantics::default();
     for header in req.headers.iter() {
         semantics.note(header.name, header.value)?;
-        headers.push((
-            offset(buf, header.name.as_bytes()),
-            offset(buf, header.value),
-        ));
     }
     let framing = semantics.framing(version, limits)?;
     let keep_alive = match version {
@@ -208,17 +253,26 @@ fn build_head(
     };
     let expect_continue = semantics.expect_continue && version == Version::Http11;
     let method = offset(buf, method.as_bytes());
-    Ok(Head {
+    let line_end = buf[method.start..].iter().position(|&b| b == b'\n');
+    let headers_start = method.start + line_end.expect("a complete head has lines") + 1;
+    let head = Head {
         bytes: buf.to_vec(),
         method,
         path,
         query,
         version,
-        headers,
+        headers_start,
         framing,
         keep_alive,
         expect_continue,
-    })
+    };
+    debug_assert!(
+        head.headers()
+            .map(|(n, v)| (&buf[n], &buf[v]))
+            .eq(req.headers.iter().map(|h| (h.name.as_bytes(), h.value))),
+        "the header scan agrees with httparse"
+    );
+    Ok(head)
 }
 
 /// The path and query of a request target: origin form (`/a?b`), absolute

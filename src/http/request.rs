@@ -103,9 +103,8 @@ impl Request {
     /// The headers, in the order received: (name, value).
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.head
-            .headers
-            .iter()
-            .map(|(n, v)| (self.head.text(n), self.head.text(v)))
+            .headers()
+            .map(|(n, v)| (self.head.text(&n), self.head.text(&v)))
     }
 
     /// The first header named `name` (case-insensitive).
