@@ -55,6 +55,8 @@
 pub mod blocking;
 pub mod fs;
 pub mod future;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod io;
 pub mod net;
 pub mod reactor;
@@ -104,4 +106,7 @@ mod book {
     struct Design;
     #[doc = include_str!("../docs/11-workers-and-signals.md")]
     struct WorkersAndSignals;
+    #[cfg(feature = "http")]
+    #[doc = include_str!("../docs/10-http.md")]
+    struct Http;
 }
