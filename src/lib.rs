@@ -10,7 +10,7 @@
 //! ```text
 //!   your async code       spawn · block_on · JoinHandle · sleep · TcpStream
 //!  ─────────────────────────────────────────────────────────────────────────
-//!   runtime   Runtime/Core: the loop's turn (timers → tasks → inject → poll)
+//!   runtime   Runtime/Core: the loop's turn (timers → inject → tasks → poll)
 //!             ├── task      TaskTable (slab) · Header (waker) · JoinSlot
 //!             ├── time      timing wheel (sleep, timeout, interval)
 //!             ├── reactor   mio::Poll · IoSlot readiness · Async<S>
