@@ -13,8 +13,10 @@
 //! *generation*, the id names both, and [`TaskTable::get_mut`] with a stale
 //! id finds nothing.
 
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::Waker;
+use std::time::Instant;
 
 use slab::Slab;
 
@@ -36,6 +38,13 @@ pub(crate) struct Task {
     /// cloning it per poll would cost two atomic operations each time.
     /// `None` while the loop is polling the task, like `future`.
     pub(crate) waker: Option<Waker>,
+    /// Where the task was spawned, kept here too so that the task dump can
+    /// name a task while its future is out of the table being polled.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// How many times the loop has polled the task (for the task dump).
+    pub(crate) polls: u64,
+    /// The start of the turn of the task's last poll (for the task dump).
+    pub(crate) last_poll: Option<Instant>,
 }
 
 /// All the tasks of one loop. See the module docs.
@@ -57,10 +66,14 @@ impl TaskTable {
         let index = u32::try_from(entry.key()).expect("more than 2^32 live tasks");
         let id = TaskId { index, generation };
         future.header().set_id(id);
+        let spawned_at = future.header().spawned_at();
         entry.insert(Task {
             generation,
             future: Some(future),
             waker: Some(waker),
+            spawned_at,
+            polls: 0,
+            last_poll: None,
         });
         id
     }
@@ -86,6 +99,18 @@ impl TaskTable {
 
     pub(crate) fn len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// Every live task with its id (for the task dump).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (TaskId, &Task)> {
+        self.slab.iter().map(|(index, task)| {
+            let index = u32::try_from(index).expect("insert keeps indices below 2^32");
+            let id = TaskId {
+                index,
+                generation: task.generation,
+            };
+            (id, task)
+        })
     }
 }
 

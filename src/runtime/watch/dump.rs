@@ -1,0 +1,153 @@
+//! The task dump: every live task, where it came from, what it is doing.
+//!
+//! A server that "hangs" usually has tasks parked on something that will
+//! never happen: a channel nobody sends on, a lock nobody releases, a socket
+//! the peer forgot. aiomonitor's `ps` and tokio-console answer "what is
+//! everyone waiting for?" by listing the tasks; [`crate::Runtime::dump`]
+//! does the same, from the task table the loop keeps anyway:
+//!
+//! ```text
+//! task 0.0  scheduled  polls 0   never polled  src/main.rs:12:5
+//! task 1.1  waiting    polls 3   1.2s ago      src/server.rs:40:17
+//! task 2.5  running    polls 9   0ns ago       src/main.rs:30:9
+//! ```
+//!
+//! # From another thread
+//!
+//! The task table belongs to the loop's thread. [`crate::Handle::dump`]
+//! therefore asks the loop: on the loop's own thread it answers at once,
+//! from anywhere else it sends a request through the injection queue (like a
+//! remote wake) and returns a future, [`Dump`], that resolves when the loop
+//! has answered at its next turn. A loop stuck in a blocking call cannot
+//! answer; that is what the slow-poll detector is for.
+//!
+//! "Time since the last poll" is measured from the start of the turn in
+//! which that poll happened: the loop reads the clock once per turn, not
+//! once per poll.
+
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::sync::oneshot;
+use crate::task::TaskId;
+use crate::task::table::Task;
+
+/// What a live task is doing, as far as the loop knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskState {
+    /// Woken (or new) and in the run queue: it will be polled soon.
+    Scheduled,
+    /// Parked on a waker: waiting for I/O, a timer, a channel, a lock...
+    Waiting,
+    /// Being polled right now (the dump was taken from inside it).
+    Running,
+}
+
+/// One line of a task dump.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TaskInfo {
+    /// The task's id.
+    pub id: TaskId,
+    /// The line that spawned it.
+    pub spawned_at: &'static Location<'static>,
+    /// What it is doing.
+    pub state: TaskState,
+    /// How many times the loop has polled it.
+    pub polls: u64,
+    /// How long ago its last poll's turn began; `None` if never polled.
+    pub since_last_poll: Option<Duration>,
+}
+
+impl std::fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            TaskState::Scheduled => "scheduled",
+            TaskState::Waiting => "waiting",
+            TaskState::Running => "running",
+        };
+        let since = match self.since_last_poll {
+            Some(since) => format!("{since:.1?} ago"),
+            None => "never polled".to_owned(),
+        };
+        write!(
+            f,
+            "{:<12} {state:<9} polls {:<6} {since:<14} {}",
+            format!("{}", self.id),
+            self.polls,
+            self.spawned_at
+        )
+    }
+}
+
+/// The dump line of the task `id` in `task`'s slot, at time `now`.
+pub(crate) fn task_info(id: TaskId, task: &Task, now: Instant) -> TaskInfo {
+    let state = match &task.future {
+        None => TaskState::Running,
+        Some(future) if future.header().is_scheduled() => TaskState::Scheduled,
+        Some(_) => TaskState::Waiting,
+    };
+    TaskInfo {
+        id,
+        spawned_at: task.spawned_at,
+        state,
+        polls: task.polls,
+        since_last_poll: task.last_poll.map(|t| now.saturating_duration_since(t)),
+    }
+}
+
+/// A dump request on its way to the loop: where the answer goes.
+pub(crate) type DumpRequest = oneshot::Sender<Vec<TaskInfo>>;
+
+/// The future of [`crate::Handle::dump`]: the loop's answer.
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Dump {
+    /// The answer, or the loop's own list when asked on its thread.
+    inner: DumpInner,
+}
+
+#[derive(Debug)]
+enum DumpInner {
+    /// Answered at once (asked on the loop's thread).
+    Ready(Option<Vec<TaskInfo>>),
+    /// Asked through the injection queue.
+    Asked(oneshot::Receiver<Vec<TaskInfo>>),
+}
+
+impl Dump {
+    pub(crate) fn ready(tasks: Vec<TaskInfo>) -> Dump {
+        Dump {
+            inner: DumpInner::Ready(Some(tasks)),
+        }
+    }
+
+    pub(crate) fn asked(answer: oneshot::Receiver<Vec<TaskInfo>>) -> Dump {
+        Dump {
+            inner: DumpInner::Asked(answer),
+        }
+    }
+}
+
+impl Future for Dump {
+    type Output = io::Result<Vec<TaskInfo>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.inner {
+            DumpInner::Ready(tasks) => Poll::Ready(Ok(tasks.take().unwrap_or_default())),
+            DumpInner::Asked(answer) => Pin::new(answer).poll(cx).map(|answer| {
+                answer.map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::NotConnected,
+                        "evloop: the runtime is gone, or stopped before answering the dump",
+                    )
+                })
+            }),
+        }
+    }
+}
