@@ -33,7 +33,6 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::panic::Location;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -299,8 +298,9 @@ const LOOP_TID: u64 = 1;
 /// Pool thread `n` gets track `POOL_TID + n`.
 const POOL_TID: u64 = 100;
 
-/// How many trace files this process opened: names the next one.
-static OPENED: AtomicUsize = AtomicUsize::new(0);
+/// The trace paths this process has asked for: a path asked for again
+/// gets a number.
+static USED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// A Chrome trace-event file, written as it goes. See the module docs.
 pub(crate) struct ChromeTrace {
@@ -316,7 +316,13 @@ pub(crate) struct ChromeTrace {
 
 impl ChromeTrace {
     fn create(path: &Path) -> io::Result<ChromeTrace> {
-        let path = numbered(path, OPENED.fetch_add(1, Ordering::Relaxed));
+        let n = {
+            let mut used = USED.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = used.iter().filter(|p| *p == path).count();
+            used.push(path.to_owned());
+            n
+        };
+        let path = numbered(path, n);
         let file = File::create(&path).map_err(|e| {
             io::Error::new(
                 e.kind(),
