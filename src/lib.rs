@@ -84,4 +84,6 @@ mod book {
     struct EdgeTriggered;
     #[doc = include_str!("../docs/08-blocking-pool.md")]
     struct BlockingPool;
+    #[doc = include_str!("../docs/12-watching-the-loop.md")]
+    struct WatchingTheLoop;
 }
