@@ -73,10 +73,7 @@ fn fast_tasks_are_never_reported() {
         }
     });
     assert!(reports.lock().expect("not poisoned").is_empty());
-    assert!(
-        rt.metrics().longest_poll > Duration::ZERO,
-        "measured while on"
-    );
+    assert!(rt.metrics().longest_poll < Duration::from_millis(100));
 }
 
 #[test]

@@ -292,9 +292,9 @@ impl Core {
         let watched = self.watch.poll_begin();
         // `TaskFuture` catches panics of the user's future itself.
         let ready = future.as_mut().poll(&mut cx).is_ready();
-        if let Some(started) = watched {
-            let at = future.header().spawned_at();
-            self.watch.poll_end(started, Some(id), at);
+        if let Some(start) = watched {
+            let at = || future.header().spawned_at();
+            self.watch.poll_end(start, Some(id), at);
         }
         if ready {
             let task = self.tasks.borrow_mut().remove(id);

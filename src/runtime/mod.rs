@@ -78,9 +78,11 @@ pub struct RuntimeMetrics {
     /// Time spent asleep in `epoll_wait` (calls with a non-zero timeout)
     /// waiting for events, timers or remote wakes.
     pub idle_time: Duration,
-    /// The longest single poll of a task or of the `block_on` future.
-    /// Measured only while the slow-poll detector or the trace is on (a
-    /// clock read per poll is not free); zero otherwise.
+    /// The longest single poll of a task or of the `block_on` future, as
+    /// far as anyone measured: every poll while the trace is on; polls the
+    /// slow-poll detector reported while it is on (to within a tenth of
+    /// its threshold); zero when both are off (a clock read per poll is
+    /// not free).
     pub longest_poll: Duration,
     /// Tasks spawned onto the loop (locally or through a `Handle`), counted
     /// when they enter the task table.
@@ -143,8 +145,8 @@ impl Runtime {
                 self.core.note_main_poll();
                 let watched = self.core.watch.poll_begin();
                 let poll = future.as_mut().poll(&mut cx);
-                if let Some(started) = watched {
-                    self.core.watch.poll_end(started, None, at);
+                if let Some(start) = watched {
+                    self.core.watch.poll_end(start, None, || at);
                 }
                 if let Poll::Ready(output) = poll {
                     return output;

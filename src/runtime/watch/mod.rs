@@ -35,10 +35,13 @@
 //! `Cell` increments, paid per turn or per spawn, not per poll, and the idle
 //! time costs two clock reads only on turns where the loop really sleeps
 //! (an `epoll_wait` with a non-zero timeout, itself a syscall and a context
-//! switch).
+//! switch). Even the detector reads no clock per poll: a watchdog thread
+//! times the polls from outside (see `watchdog.rs`). Only the trace, which
+//! writes every poll to a file anyway, reads the clock around each one.
 
 mod dump;
 mod trace;
+mod watchdog;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -53,6 +56,7 @@ pub use trace::TraceTarget;
 pub(crate) use trace::{ChromeTrace, Phase, TurnTrace};
 
 use crate::task::TaskId;
+use watchdog::Watchdog;
 
 /// asyncio's debug-mode threshold (`loop.slow_callback_duration`), used when
 /// `EVLOOP_DEBUG=1` switches the detector on.
@@ -72,6 +76,10 @@ pub enum SlowPollKind {
 }
 
 /// One report of the slow-poll detector. See the module docs.
+///
+/// A poll's `duration` is measured by a watchdog thread (see
+/// `runtime/watch/watchdog.rs`): it is never more than the poll took, and
+/// less by at most a tenth of the threshold. A queue wait is exact.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SlowPoll {
@@ -176,9 +184,10 @@ impl WatchConfig {
             reporter: reporter.clone(),
             chrome: chrome.clone(),
         });
-        let active = (self.slow_poll.is_some() || trace.is_some()).then(|| {
+        let watchdog = self.slow_poll.map(Watchdog::start).transpose()?;
+        let active = (watchdog.is_some() || trace.is_some()).then(|| {
             Box::new(Active {
-                slow_poll: self.slow_poll,
+                watchdog,
                 reporter,
                 trace: trace.map(RefCell::new),
             })
@@ -189,8 +198,8 @@ impl WatchConfig {
 
 /// What is on when someone watches: the detector and/or the trace.
 struct Active {
-    /// Report polls longer than this.
-    slow_poll: Option<Duration>,
+    /// Times polls for the slow-poll detector, if it is on.
+    watchdog: Option<Watchdog>,
     /// Where reports go.
     reporter: Reporter,
     /// The turn being traced, and where finished turns go.
@@ -216,7 +225,7 @@ pub(crate) struct Watch {
     ran: Cell<Duration>,
     /// When the running `block_on` call started, if one runs.
     entered: Cell<Option<Instant>>,
-    /// The longest poll measured (only measured while `active`).
+    /// The longest poll measured: by the trace, or reported slow.
     longest_poll: Cell<Duration>,
     /// `None` unless the detector or the trace is on.
     active: Option<Box<Active>>,
@@ -280,6 +289,7 @@ impl Watch {
     /// Phase 5 is about to call `epoll_wait(timeout)`: returns the start
     /// time when it must be measured (a real sleep, or a trace).
     pub(crate) fn sleep_begin(&self, timeout: Option<Duration>) -> Option<Instant> {
+        self.idle();
         if let Some(trace) = self.trace() {
             trace.borrow_mut().set_timeout(timeout);
         }
@@ -307,38 +317,45 @@ impl Watch {
 
     /// `block_on` returns (or unwinds).
     pub(crate) fn exit(&self) {
+        self.idle();
         if let Some(entered) = self.entered.take() {
             self.ran.set(self.ran.get() + entered.elapsed());
         }
     }
 
-    /// Before a poll: the time, if anyone watches polls. The one branch a
-    /// poll pays when nothing is on.
+    /// Before a poll: what `poll_end` needs, if anyone watches polls. The
+    /// one branch a poll pays when nothing is on.
     #[inline]
-    pub(crate) fn poll_begin(&self) -> Option<Instant> {
-        if self.active.is_none() {
-            return None;
-        }
-        Some(Instant::now())
+    pub(crate) fn poll_begin(&self) -> Option<PollStart> {
+        let active = self.active.as_deref()?;
+        Some(PollStart {
+            number: active.watchdog.as_ref().map_or(0, Watchdog::poll_begin),
+            at: active.trace.is_some().then(Instant::now),
+        })
     }
 
-    /// After a poll that `poll_begin` timed: report it if slow, trace it.
+    /// After a poll that `poll_begin` saw start: report it if the watchdog
+    /// found it slow, trace it. `spawned_at` is only called if needed.
     pub(crate) fn poll_end(
         &self,
-        started: Instant,
+        start: PollStart,
         task: Option<TaskId>,
-        spawned_at: &'static Location<'static>,
+        spawned_at: impl Fn() -> &'static Location<'static>,
     ) {
-        let Some(active) = &self.active else { return };
-        let now = Instant::now();
-        let took = now - started;
-        if took > self.longest_poll.get() {
-            self.longest_poll.set(took);
+        let Some(active) = self.active.as_deref() else {
+            return;
+        };
+        let slow = active
+            .watchdog
+            .as_ref()
+            .and_then(|w| w.poll_end(start.number));
+        if let (Some(trace), Some(started)) = (&active.trace, start.at) {
+            let now = Instant::now();
+            self.note_poll(now - started);
+            trace.borrow_mut().poll(task, spawned_at(), started, now);
         }
-        if let Some(trace) = &active.trace {
-            trace.borrow_mut().poll(task, spawned_at, started, now);
-        }
-        if active.slow_poll.is_some_and(|limit| took > limit) {
+        if let Some(took) = slow {
+            self.note_poll(took);
             let kind = match task {
                 Some(_) => SlowPollKind::Task,
                 None => SlowPollKind::BlockOn,
@@ -346,16 +363,33 @@ impl Watch {
             active.reporter.report(&SlowPoll {
                 kind,
                 task,
-                spawned_at,
+                spawned_at: spawned_at(),
                 duration: took,
             });
         }
     }
 
-    /// The runtime is going away: write the last turn and close the trace.
+    fn note_poll(&self, took: Duration) {
+        if took > self.longest_poll.get() {
+            self.longest_poll.set(took);
+        }
+    }
+
+    /// Nothing runs: the loop is about to sleep, or leaves `block_on`.
+    fn idle(&self) {
+        if let Some(watchdog) = self.active.as_ref().and_then(|a| a.watchdog.as_ref()) {
+            watchdog.idle();
+        }
+    }
+
+    /// The runtime is going away: write the last turn, close the trace,
+    /// stop the watchdog.
     pub(crate) fn finish(&self) {
         if let Some(trace) = self.trace() {
             trace.borrow_mut().finish();
+        }
+        if let Some(watchdog) = self.active.as_ref().and_then(|a| a.watchdog.as_ref()) {
+            watchdog.stop();
         }
     }
 
@@ -385,6 +419,14 @@ impl Watch {
             events: self.events.get(),
         }
     }
+}
+
+/// What `poll_begin` hands to `poll_end`.
+pub(crate) struct PollStart {
+    /// The poll's number for the watchdog (0 without one).
+    number: u64,
+    /// When it began, if traced.
+    at: Option<Instant>,
 }
 
 /// What the blocking pool's threads watch: queue waits, and job slices for
