@@ -6,6 +6,7 @@
 #
 # Run: bash benches/echo.sh                 (MODE=alternate ROUNDS=3 SECS=3)
 #      MODE=together ROUNDS=8 bash benches/echo.sh
+#      WORKERS=2 bash benches/echo.sh       (two workers each; see below)
 #
 # Servers are pinned to core 0 and load generators to core 1 (taskset). For
 # each server we read its CPU time before and after the load (nanoseconds
@@ -27,6 +28,18 @@
 #              ...unless each server is held to the same CPU budget (30% of
 #              core 0, by a cgroup; needs root): then the servers are the
 #              bottleneck, and throughput says who echoes more per CPU.
+#
+# WORKERS=1 (the default) gives each server one loop: evloop's echo gets
+# `--workers 1` (its default is every core), tokio_echo runs tokio's
+# current-thread runtime. WORKERS=2 compares evloop's echo `--workers 2`
+# (two loops, each its own SO_REUSEPORT listener) with tokio_echo
+# `--workers 2` (the multi-thread runtime, 2 worker threads, one listener).
+# Then nothing is pinned: each server has both cores, and its load
+# generators (GENERATORS=2 by default, the connections split between them)
+# share the same two cores, so CPU per message is the figure to compare;
+# messages/s is what server and generators achieve together. The mio floor
+# is single-threaded and sits this mode out. CPU time counts every thread
+# of the server (the per-thread schedstat files, summed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,12 +48,32 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-3}
 WARMUP=${WARMUP:-1}
 WORKLOADS=${WORKLOADS:-"64:64 256:1024"}   # conns:size
-SERVERS=${SERVERS:-"echo tokio_echo mio_echo"}
+WORKERS=${WORKERS:-1}
+case $WORKERS in
+    1) SERVERS=${SERVERS:-"echo tokio_echo mio_echo"} ;;
+    2) SERVERS=${SERVERS:-"echo tokio_echo"} ;;
+    *) echo "WORKERS is 1 or 2" >&2; exit 2 ;;
+esac
+GENERATORS=${GENERATORS:-$WORKERS}
 PORT=${PORT:-7400}
 QUOTA=${QUOTA:-}   # percent of one core per server, MODE=together only
 case $MODE in alternate | together) ;; *) echo "MODE is alternate or together" >&2; exit 2 ;; esac
 if [ -n "$QUOTA" ] && [ "$MODE" != together ]; then
     echo "QUOTA needs MODE=together" >&2; exit 2
+fi
+if [ -n "$QUOTA" ] && [ "$WORKERS" != 1 ]; then
+    echo "QUOTA is a share of one core: it needs WORKERS=1" >&2; exit 2
+fi
+if [ "$WORKERS" != 1 ]; then
+    if [[ " $SERVERS " == *" mio_echo "* ]]; then
+        echo "mio_echo has one loop only: leave it out of WORKERS=$WORKERS" >&2; exit 2
+    fi
+    # Today's echo ignores flags after its address: it would quietly run
+    # one loop. Its --workers comes with evloop's workers layer.
+    if [[ " $SERVERS " == *" echo "* ]] && ! grep -q -- '--workers' examples/echo.rs; then
+        echo "examples/echo.rs in this tree has no --workers yet (evloop's workers layer adds it)" >&2
+        exit 2
+    fi
 fi
 
 cargo build --release --quiet --example echo --example tokio_echo --example mio_echo \
@@ -49,7 +82,9 @@ EX=target/release/examples
 HZ=$(getconf CLK_TCK)
 PIN_SERVER="taskset -c 0"
 PIN_CLIENT="taskset -c 1"
-if ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; then
+if [ "$WORKERS" != 1 ]; then
+    PIN_SERVER=""; PIN_CLIENT=""   # servers and generators share every core
+elif ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; then
     echo "note: taskset or a second core missing; running unpinned" >&2
     PIN_SERVER=""; PIN_CLIENT=""
 fi
@@ -58,15 +93,19 @@ name() { # the name a server goes by in the report
     case $1 in echo) echo evloop ;; tokio_echo) echo tokio ;; mio_echo) echo mio-floor ;; *) echo "$1" ;; esac
 }
 
-cpu_ns() { # CPU time of PID so far, in nanoseconds
-    if [ -r "/proc/$1/schedstat" ]; then
-        awk '{ print $1 }' "/proc/$1/schedstat"
+workers_flag() { # the flag that sets a server's loop count (mio_echo has none)
+    case $1 in mio_echo) ;; *) echo "--workers $WORKERS" ;; esac
+}
+
+cpu_ns() { # CPU time of PID so far, all its threads, in nanoseconds
+    if ls /proc/"$1"/task/*/schedstat >/dev/null 2>&1; then
+        cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
     else
         awk -v hz="$HZ" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
     fi
 }
 
-user_ticks() { # utime alone: the server's own code, without the kernel's
+user_ticks() { # utime alone (all threads): the server's own code, without the kernel's
     awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$1/stat"
 }
 
@@ -141,19 +180,35 @@ round() { # round_no conns size
     done
 }
 
+load() { # port out: GENERATORS echo_benches splitting the connections; their
+         # last lines summed into one line of the same keys in OUT
+    local g pids=()
+    for g in $(seq "$GENERATORS"); do
+        $PIN_CLIENT "$EX/echo_bench" --addr "127.0.0.1:$1" --conns $((conns / GENERATORS)) \
+            --size "$size" --secs "$SECS" --warmup "$WARMUP" >"$2.$g" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    for g in $(seq "$GENERATORS"); do tail -n 1 "$2.$g"; done | awk '
+        { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          msgs += v["msgs_per_sec"]; all += v["all_msgs"]
+          if (v["p50_us"] > p50) p50 = v["p50_us"]; if (v["p99_us"] > p99) p99 = v["p99_us"] }
+        END { printf "all_msgs=%d msgs_per_sec=%.0f p50_us=%d p99_us=%d\n", all, msgs, p50, p99 }' >"$2"
+}
+
 measure() { # servers...: run them at the same time, each with its own load
     local server pids=() clients=() ports=() before=() ubefore=() i=0
     for server in "$@"; do
         ports+=($((PORT++)))
         cgroup_prefix "$server"
-        "${CGROUP_PREFIX[@]}" $PIN_SERVER "$EX/$server" "127.0.0.1:${ports[-1]}" >/dev/null 2>&1 &
+        "${CGROUP_PREFIX[@]}" $PIN_SERVER "$EX/$server" "127.0.0.1:${ports[-1]}" \
+            $(workers_flag "$server") >/dev/null 2>&1 &
         pids+=($!)
     done
     for server in "$@"; do
         wait_for_port "${ports[$i]}"
         before+=("$(cpu_ns "${pids[$i]}")"); ubefore+=("$(user_ticks "${pids[$i]}")")
-        $PIN_CLIENT "$EX/echo_bench" --addr "127.0.0.1:${ports[$i]}" --conns "$conns" \
-            --size "$size" --secs "$SECS" --warmup "$WARMUP" >"$WORK/$server.out" &
+        load "${ports[$i]}" "$WORK/$server.out" &
         clients+=($!)
         i=$((i + 1))
     done
@@ -171,7 +226,7 @@ measure() { # servers...: run them at the same time, each with its own load
     done
 }
 
-echo "mode: $MODE${QUOTA:+, $QUOTA% of a core per server}, $ROUNDS rounds of $SECS s (+$WARMUP s warm-up), servers: $SERVERS"
+echo "mode: $MODE${QUOTA:+, $QUOTA% of a core per server}, WORKERS=$WORKERS$([ -n "$PIN_SERVER" ] || echo " (unpinned)"), $ROUNDS rounds of $SECS s (+$WARMUP s warm-up), servers: $SERVERS"
 for round_no in $(seq "$ROUNDS"); do
     echo "--- round $round_no/$ROUNDS"
     for workload in $WORKLOADS; do
@@ -180,10 +235,24 @@ for round_no in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "=== $MODE${QUOTA:+ (QUOTA=$QUOTA)}, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
+echo "=== $MODE${QUOTA:+ (QUOTA=$QUOTA)}, WORKERS=$WORKERS, $ROUNDS rounds: medians; ratios against tokio, paired round by round"
 for workload in $WORKLOADS; do
     for server in $SERVERS; do
-        [ "$server" = tokio_echo ] && continue
+        if [ "$server" = tokio_echo ]; then   # the peer: its own medians
+            awk -v w="$workload" '
+                function median(a, n,   i, j, t) {
+                    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                        if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+                }
+                $3 == w && $2 == "tokio_echo" { n++; mps[n] = $4; cpu[n] = $5 }
+                END {
+                    split(w, p, ":")
+                    if (n) printf "%4d conns x %5d B  tokio     CPU/msg %6.3f us, %.0f msgs/s\n",
+                        p[1], p[2], median(cpu, n), median(mps, n)
+                }' "$RESULTS"
+            continue
+        fi
         awk -v w="$workload" -v s="$server" -v label="$(name "$server")" -v mode="$MODE$QUOTA" '
             function median(a, n,   i, j, t) {
                 for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)

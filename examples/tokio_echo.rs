@@ -2,25 +2,60 @@
 //! runtime, so that the two can be compared under the same load
 //! (`benches/echo.sh` does that).
 //!
-//! Run:  cargo run --release --example tokio_echo [ADDR]   (default 127.0.0.1:7001)
+//! Run:  cargo run --release --example tokio_echo [ADDR] [--workers N]
+//!       (default 127.0.0.1:7001, one worker)
 //! Talk: nc 127.0.0.1 7001
+//!
+//! `--workers 1` runs tokio's current-thread runtime, the match for one
+//! evloop loop; `--workers N` with N > 1 runs the multi-thread runtime with
+//! N worker threads and one shared listener, as a tokio user deploys a
+//! server on N cores (`benches/echo.sh` with `WORKERS=2` compares it with
+//! evloop's workers).
 
 use std::io;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Reads `[ADDR] [--workers N]`, in any order.
+fn parse_args() -> Result<(String, usize), String> {
+    let (mut addr, mut workers) = ("127.0.0.1:7001".to_string(), 1);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--workers" => {
+                let value = args.next().unwrap_or_default();
+                workers = match value.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(format!("bad --workers {value:?}: a whole number >= 1")),
+                };
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag:?}")),
+            _ => addr = arg,
+        }
+    }
+    Ok((addr, workers))
+}
+
 fn main() -> io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:7001".to_string());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
+    let (addr, workers) = parse_args().unwrap_or_else(|message| {
+        eprintln!("tokio_echo: {message}\nusage: tokio_echo [ADDR] [--workers N]");
+        std::process::exit(2)
+    });
+    let runtime = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_io()
+            .build()?
+    };
     runtime.block_on(async {
         let listener = TcpListener::bind(addr.as_str()).await?;
         let local = listener.local_addr()?;
-        println!("tokio echo server listening on {local}");
+        println!("tokio echo server listening on {local} ({workers} worker thread(s))");
         println!("talk to it with: nc {} {}", local.ip(), local.port());
         loop {
             match listener.accept().await {

@@ -28,8 +28,12 @@
 //! 3. [`runtime`]: the loop's turn (`runtime/core.rs`), the thread-local
 //!    context, and how other threads reach a sleeping loop (`runtime/handle.rs`).
 //! 4. [`time`], then the I/O types and the blocking pool built on the above.
+//! 5. [`signal`] and [`workers`]: signals through the self-pipe, and one
+//!    loop per core with a graceful shutdown.
 //!
-//! `docs/` walks through the same path as a short book.
+//! `docs/` walks through the same path as a short book, which starts from a
+//! whole event loop in one file, `examples/mini_loop.rs`
+//! (`cargo run --example mini_loop`).
 //!
 //! ## A tour
 //!
@@ -55,19 +59,25 @@ pub mod io;
 pub mod net;
 pub mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod workers;
 
 pub use blocking::spawn_blocking;
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics, block_on, spawn};
 pub use task::{JoinError, JoinHandle, yield_now};
 
-/// The book in `docs/`, compiled so that its examples stay true.
+/// The book in `docs/`, compiled so that its examples stay true. Every
+/// chapter `docs/NN-*.md` must be listed here (`tests/docs_book_compiled.rs`
+/// checks it).
 #[cfg(doctest)]
 mod book {
     #[doc = include_str!("../README.md")]
     struct Readme;
+    #[doc = include_str!("../docs/00-mini-loop.md")]
+    struct MiniLoop;
     #[doc = include_str!("../docs/01-epoll.md")]
     struct Epoll;
     #[doc = include_str!("../docs/02-futures-and-wakers.md")]
@@ -84,6 +94,16 @@ mod book {
     struct EdgeTriggered;
     #[doc = include_str!("../docs/08-blocking-pool.md")]
     struct BlockingPool;
+    #[doc = include_str!("../docs/09-sync.md")]
+    struct Channels;
+    #[doc = include_str!("../docs/life-of-a-task.md")]
+    struct LifeOfATask;
+    #[doc = include_str!("../docs/glossary.md")]
+    struct Glossary;
+    #[doc = include_str!("../docs/design.md")]
+    struct Design;
+    #[doc = include_str!("../docs/11-workers-and-signals.md")]
+    struct WorkersAndSignals;
     #[doc = include_str!("../docs/12-watching-the-loop.md")]
     struct WatchingTheLoop;
 }

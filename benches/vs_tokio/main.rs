@@ -10,6 +10,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod blocking;
+mod fs_cached;
 mod net;
 mod rt;
 mod sync;
@@ -42,11 +43,18 @@ criterion_group!(
     blocking::spawn_blocking,
     blocking::fs_read_4k
 );
+criterion_group!(
+    fs_benches,
+    fs_cached::fs_cached_read_4k,
+    fs_cached::fs_cached_read_1m,
+    fs_cached::fs_uncached_read_4k
+);
 criterion_group!(net_benches, net::tcp_echo_roundtrip);
 criterion_main!(
     core_benches,
     time_benches,
     sync_benches,
     blocking_benches,
+    fs_benches,
     net_benches
 );

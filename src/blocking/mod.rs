@@ -37,7 +37,8 @@
 //! task's `JoinSlot`, which wakes the waiting task: a *remote wake*, through
 //! the loop's injection queue (see [`crate::runtime`]'s `handle` module).
 //!
-//! [`crate::fs`] is built on the same pool: each file operation is one job.
+//! [`crate::fs`] is built on the same pool: each file operation is one job,
+//! except reads that the page cache can answer at once (see its docs).
 
 mod job;
 mod pool;

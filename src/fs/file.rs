@@ -1,4 +1,5 @@
-//! `File`: a file whose reads, writes and seeks run on the blocking pool.
+//! `File`: a file whose reads, writes and seeks run on the blocking pool,
+//! except reads the page cache can answer at once.
 //!
 //! # One operation in flight
 //!
@@ -22,6 +23,26 @@
 //! caller then asks for less than arrived, the rest stays in the buffer as
 //! read-ahead; the OS's file position is then ahead of the caller's, which
 //! a later seek or write corrects by seeking back over what was not consumed.
+//!
+//! # Reads from the page cache: on the loop's thread
+//!
+//! On Linux, before sending a read to the pool, an idle `File` of a
+//! regular file tries `preadv2(RWF_NOWAIT)` right where it is (see the
+//! `nowait` and `inline` modules): what the page cache holds is copied
+//! straight into the caller's slice, at the OS file position, which the
+//! call advances exactly as the pool's `read` would. So the two paths mix
+//! freely: a read that misses goes to the pool, the next may be inline
+//! again, and the position is the OS's throughout. An inline read happens
+//! only when no operation is in flight and no read-ahead is buffered, so
+//! it always follows, and sees, every write the `File` accepted before it.
+//! At most 64 KiB are copied inline per poll; past that, the read yields
+//! to the loop once and goes on at its next poll. [`File::read_at`], a
+//! positional read that leaves the position alone, tries the same way.
+//!
+//! Whether the file is regular (and not opened with `O_DIRECT`, whose reads
+//! always wait for the device) is learned when it is opened, on the pool
+//! with the open; for [`File::from_std`], by its first read, which takes
+//! the pool.
 //!
 //! # Writes are buffered, like tokio's
 //!
@@ -58,6 +79,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use super::buf::{Buf, MAX_BUF};
+use super::inline::{self, Budget};
+use super::nowait::{self, Outcome};
 use super::{OpenOptions, asyncify_on, current_pool, join_error};
 use crate::runtime::handle::Shared;
 use crate::task::JoinHandle;
@@ -96,6 +119,31 @@ pub struct File {
     /// The error of a write that completed in the background, for the next
     /// operation to return.
     write_error: Option<io::Error>,
+    /// Whether reads may try the page cache on the caller's thread first.
+    inline: Inline,
+}
+
+/// May this file be read inline? See the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inline {
+    /// Not known yet (a `from_std` file): the next pool read finds out.
+    Unknown,
+    /// A regular file: try `preadv2(RWF_NOWAIT)` first.
+    Try,
+    /// Not a regular file, opened with `O_DIRECT`, or its filesystem
+    /// refused the flag.
+    Never,
+}
+
+/// What the inline attempt of one `poll_read` came to.
+enum InlineRead {
+    /// Read this many bytes into the caller's slice.
+    Read(usize),
+    /// This poll's inline budget is spent: the task was woken, return
+    /// `Pending`.
+    Yield,
+    /// Use the pool.
+    Pool,
 }
 
 /// See the module docs.
@@ -109,8 +157,10 @@ enum State {
 
 /// The operation a job did, with its result.
 enum Op {
-    /// A read; on success the bytes are in the returned buffer.
-    Read(io::Result<usize>),
+    /// A read; on success the bytes are in the returned buffer. The
+    /// `Option` says whether the file is regular, when the read was asked
+    /// to find out.
+    Read(io::Result<usize>, Option<bool>),
     /// A write (after seeking back over read-ahead, if there was some).
     Write(io::Result<()>),
     /// A seek, with the new position.
@@ -155,7 +205,14 @@ impl File {
             pool,
             state: State::Idle(Some(Buf::default())),
             write_error: None,
+            inline: Inline::Unknown,
         }
+    }
+
+    /// Records whether the file may be read inline: regular, and not
+    /// opened for direct I/O (see `nowait::inline_candidate`).
+    pub(crate) fn set_regular(&mut self, regular: bool) {
+        self.inline = if regular { Inline::Try } else { Inline::Never };
     }
 
     /// Waits for the operation in flight, then flushes the OS's buffers to
@@ -198,6 +255,68 @@ impl File {
         poll_fn(|cx| self.poll_idle(cx)).await;
         let std = self.std.clone();
         asyncify_on(&self.pool, move || std.metadata()).await
+    }
+
+    /// Reads up to `buf.len()` bytes, at most 64 KiB, at `offset`, without
+    /// moving the file position (`pread`): from the page cache on this
+    /// thread when it can (see the module docs), else on the pool. `Ok(0)`
+    /// at or past the end of the file.
+    ///
+    /// It takes `&self` and does not wait for the operation in flight on
+    /// this `File`: like std's `FileExt::read_at` called from another
+    /// thread, it may or may not see a write the `File` has accepted but
+    /// not finished. `flush` first to be sure it does.
+    ///
+    /// # Errors
+    /// As `pread`: `InvalidInput` for an offset beyond `i64::MAX`, the
+    /// error of a file not open for reading, ...
+    pub async fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let want = buf.len().min(MAX_BUF);
+        if want == 0 {
+            return Ok(0);
+        }
+        if let Some(n) = self.read_at_inline(&mut buf[..want], offset).await {
+            return Ok(n);
+        }
+        let std = self.std.clone();
+        let bytes = asyncify_on(&self.pool, move || {
+            use std::os::unix::fs::FileExt;
+            let mut bytes = vec![0u8; want];
+            let n = loop {
+                match std.read_at(&mut bytes, offset) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            bytes.truncate(n);
+            Ok(bytes)
+        })
+        .await?;
+        buf[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    /// `read_at` from the page cache, yielding first if this poll's
+    /// inline budget is spent; `None`: use the pool.
+    async fn read_at_inline(&self, buf: &mut [u8], offset: u64) -> Option<usize> {
+        if self.inline != Inline::Try {
+            return None;
+        }
+        loop {
+            match inline::budget(&self.pool) {
+                Budget::Go(max) => {
+                    let want = buf.len().min(max);
+                    let Outcome::Done(n) = nowait::read_at(&self.std, &mut buf[..want], offset)
+                    else {
+                        return None;
+                    };
+                    inline::spend(n);
+                    return Some(n);
+                }
+                Budget::Yield => crate::yield_now().await,
+                Budget::Off => return None,
+            }
+        }
     }
 
     /// The buffer of an idle file.
@@ -283,8 +402,13 @@ impl File {
         }
         loop {
             match ready!(self.poll_complete(cx)) {
-                Some(Op::Read(Ok(_))) => return Poll::Ready(Ok(self.buf_mut().copy_to(out))),
-                Some(Op::Read(Err(error))) => return Poll::Ready(Err(error)),
+                Some(Op::Read(result, regular)) => {
+                    if let Some(regular) = regular {
+                        self.set_regular(regular);
+                    }
+                    result?;
+                    return Poll::Ready(Ok(self.buf_mut().copy_to(out)));
+                }
                 Some(op) => self.keep_write_error(op),
                 None => {
                     self.take_write_error()?;
@@ -292,10 +416,47 @@ impl File {
                         return Poll::Ready(Ok(self.buf_mut().copy_to(out)));
                     }
                     let want = out.len().min(MAX_BUF);
+                    match self.read_inline(cx, &mut out[..want]) {
+                        InlineRead::Read(n) => return Poll::Ready(Ok(n)),
+                        InlineRead::Yield => return Poll::Pending,
+                        InlineRead::Pool => {}
+                    }
+                    let probe = self.inline == Inline::Unknown;
                     let buf = self.take_buf();
-                    self.start(buf, move |file, buf| Op::Read(buf.read_from(file, want)));
+                    self.start(buf, move |file, buf| {
+                        let regular = probe.then(|| nowait::inline_candidate(file));
+                        Op::Read(buf.read_from(file, want), regular)
+                    });
                 }
             }
+        }
+    }
+
+    /// Tries to read into `out` from the page cache, on this thread, at
+    /// the OS file position; the file is idle with no read-ahead.
+    fn read_inline(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> InlineRead {
+        if self.inline != Inline::Try {
+            return InlineRead::Pool;
+        }
+        let max = match inline::budget(&self.pool) {
+            Budget::Go(max) => max,
+            Budget::Off => return InlineRead::Pool,
+            Budget::Yield => {
+                cx.waker().wake_by_ref();
+                return InlineRead::Yield;
+            }
+        };
+        let want = out.len().min(max);
+        match nowait::read(&self.std, &mut out[..want]) {
+            Outcome::Done(n) => {
+                inline::spend(n);
+                InlineRead::Read(n)
+            }
+            Outcome::FileRefuses => {
+                self.inline = Inline::Never;
+                InlineRead::Pool
+            }
+            Outcome::Miss | Outcome::KernelLacks => InlineRead::Pool,
         }
     }
 
@@ -395,6 +556,87 @@ impl fmt::Debug for File {
             .field("std", &self.std)
             .field("busy", &matches!(self.state, State::Busy(_)))
             .finish_non_exhaustive()
+    }
+}
+
+// The rest of the tokio `File` surface: clones, conversion back to std,
+// `fdatasync`, permissions. Each waits for the operation in flight first.
+impl File {
+    /// Waits for the operation in flight and gives back read-ahead (the
+    /// OS file's position moves back to this `File`'s logical position),
+    /// so that another handle to the same open file sees it right.
+    async fn settle(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let back = self.buf_mut().discard_read();
+        if back != 0 {
+            let std = self.std.clone();
+            asyncify_on(&self.pool, move || {
+                (&*std).seek(SeekFrom::Current(back)).map(drop)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file's *data* to the disk (`fdatasync`): like
+    /// [`File::sync_all`], minus metadata that reading the data back does
+    /// not need (such as the modification time).
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `fdatasync` error.
+    pub async fn sync_data(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let std = self.std.clone();
+        asyncify_on(&self.pool, move || std.sync_data()).await
+    }
+
+    /// Changes the file's permissions (`fchmod`).
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `fchmod` error (`PermissionDenied`
+    /// if the file is not ours).
+    pub async fn set_permissions(&mut self, perm: std::fs::Permissions) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush_inner(cx)).await?;
+        let std = self.std.clone();
+        asyncify_on(&self.pool, move || std.set_permissions(perm)).await
+    }
+
+    /// A second `File` for the same open file (`dup`): both share the
+    /// position, so a read through one moves the other.
+    ///
+    /// Takes `&mut self`, where tokio's takes `&self`: the operation in
+    /// flight is waited for and read-ahead given back first, so that the
+    /// clone starts at this file's logical position, not past the bytes
+    /// this one read ahead.
+    ///
+    /// # Errors
+    /// A failed earlier write, or the `dup` error (`EMFILE`).
+    pub async fn try_clone(&mut self) -> io::Result<File> {
+        self.settle().await?;
+        let std = self.std.clone();
+        let clone = asyncify_on(&self.pool, move || std.try_clone()).await?;
+        let mut clone = File::with_pool(clone, self.pool.clone());
+        // The same open file: what this one learnt about inline reads holds.
+        clone.inline = self.inline;
+        Ok(clone)
+    }
+
+    /// Waits for the operation in flight and returns the std file, at this
+    /// file's logical position.
+    ///
+    /// Returns `io::Result`, where tokio's returns the file alone: the
+    /// error of a write that failed in the background is reported here
+    /// instead of being lost.
+    ///
+    /// # Errors
+    /// A failed earlier write, or the seek that gives back read-ahead.
+    pub async fn into_std(mut self) -> io::Result<std::fs::File> {
+        self.settle().await?;
+        match Arc::try_unwrap(self.std) {
+            Ok(file) => Ok(file),
+            // A finished job may not have dropped its clone yet: `dup`.
+            Err(shared) => shared.try_clone(),
+        }
     }
 }
 

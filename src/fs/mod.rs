@@ -1,4 +1,5 @@
-//! Files and directories, through the blocking pool.
+//! Files and directories, through the blocking pool (and, for cached
+//! reads, without it).
 //!
 //! # Readiness does not work for files
 //!
@@ -29,6 +30,21 @@
 //! read its docs for what a buffered write guarantees. [`read_dir`] lists a
 //! directory as a `Stream`.
 //!
+//! # Reads from the page cache skip the pool (Linux)
+//!
+//! Most reads hit the page cache and never block, and for those the pool's
+//! round trip is most of the cost. On Linux, [`File`]'s reads (and its
+//! positional [`File::read_at`]), [`read`] and [`read_to_string`] therefore
+//! first try `preadv2(RWF_NOWAIT)` on the
+//! loop's own thread: it copies what is cached and refuses (`EAGAIN`)
+//! rather than wait for the disk; only then does the read go to the pool.
+//! [`read`] opens its path inline too when every directory entry on the way
+//! is cached (`openat2(RESOLVE_CACHED)`). At most 64 KiB are copied inline
+//! per poll; a bigger read yields to the loop between those slices. Old
+//! kernels, filesystems that refuse the flag, and other OSes take the pool
+//! as before, and `Builder::inline_file_reads(false)` turns it off. Writes
+//! always go to the pool: see chapter 8 of the book for why.
+//!
 //! Every job of this module is *mandatory*: unlike a plain
 //! `spawn_blocking`, it still runs if the runtime shuts down before a pool
 //! thread reaches it, so no accepted write is ever dropped.
@@ -38,10 +54,14 @@
 //! from any thread while that runtime lives.
 
 mod buf;
+mod dir_builder;
 mod file;
+mod inline;
+mod nowait;
 mod open_options;
 mod read_dir;
 
+pub use dir_builder::DirBuilder;
 pub use file::File;
 pub use open_options::OpenOptions;
 pub use read_dir::{DirEntry, ReadDir, read_dir};
@@ -99,22 +119,23 @@ pub(crate) fn join_error(error: JoinError) -> io::Error {
     io::Error::other(why)
 }
 
-/// Reads a whole file into a `Vec` (`std::fs::read` on the pool).
+/// Reads a whole file into a `Vec`: `std::fs::read`, on the loop's thread
+/// while the path and the bytes are cached (up to 64 KiB per poll), on the
+/// pool for the rest; see "Reads from the page cache" in the module docs.
 ///
 /// # Errors
 /// As `std::fs::read`: `NotFound`, `PermissionDenied`, `IsADirectory`, ...
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let path = path.as_ref().to_owned();
-    asyncify("fs::read", move || std::fs::read(path)).await
+    inline::read(current_pool("fs::read"), path.as_ref().to_owned()).await
 }
 
-/// Reads a whole UTF-8 file into a `String`.
+/// Reads a whole UTF-8 file into a `String`, as [`read`] does.
 ///
 /// # Errors
 /// As `std::fs::read_to_string`; `InvalidData` if the file is not UTF-8.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     let path = path.as_ref().to_owned();
-    asyncify("fs::read_to_string", move || std::fs::read_to_string(path)).await
+    inline::read_to_string(current_pool("fs::read_to_string"), path).await
 }
 
 /// Writes `contents` as the whole file, creating or truncating it.
@@ -153,7 +174,8 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     asyncify("fs::remove_file", move || std::fs::remove_file(path)).await
 }
 
-/// Creates a directory and all missing parents; `Ok` if it exists.
+/// Creates a directory and all missing parents; `Ok` if it exists (for
+/// a mode, use [`DirBuilder`]).
 ///
 /// # Errors
 /// As `std::fs::create_dir_all`: `AlreadyExists` if a part is a file, ...
@@ -178,4 +200,97 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
     let path = path.as_ref().to_owned();
     asyncify("fs::metadata", move || std::fs::metadata(path)).await
+}
+
+/// Creates a directory; its parent must exist.
+///
+/// # Errors
+/// As `std::fs::create_dir`: `AlreadyExists`, `NotFound` (no parent), ...
+pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::create_dir", move || std::fs::create_dir(path)).await
+}
+
+/// Removes an empty directory.
+///
+/// # Errors
+/// As `std::fs::remove_dir`: `NotFound`, `DirectoryNotEmpty`, ...
+pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::remove_dir", move || std::fs::remove_dir(path)).await
+}
+
+/// A path's metadata, *not* following a final symlink (`lstat`).
+///
+/// # Errors
+/// As `std::fs::symlink_metadata`.
+pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::symlink_metadata", move || {
+        std::fs::symlink_metadata(path)
+    })
+    .await
+}
+
+/// Creates a symbolic link at `link` pointing to `original` (which need
+/// not exist: a dangling link is allowed, as with `symlink(2)`).
+///
+/// # Errors
+/// As `std::os::unix::fs::symlink`: `AlreadyExists` if `link` exists, ...
+pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify("fs::symlink", move || {
+        std::os::unix::fs::symlink(original, link)
+    })
+    .await
+}
+
+/// The target a symbolic link points to, as written in the link.
+///
+/// # Errors
+/// As `std::fs::read_link`: `NotFound`, `InvalidInput` (not a link), ...
+pub async fn read_link(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::read_link", move || std::fs::read_link(path)).await
+}
+
+/// Creates a hard link: `link` becomes another name of `original`'s file.
+///
+/// # Errors
+/// As `std::fs::hard_link`: `NotFound`, `AlreadyExists`, ...
+pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
+    let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
+    asyncify("fs::hard_link", move || std::fs::hard_link(original, link)).await
+}
+
+/// The absolute path with every symlink, `.` and `..` resolved.
+///
+/// # Errors
+/// As `std::fs::canonicalize`: `NotFound` if any part is missing, ...
+pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<std::path::PathBuf> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::canonicalize", move || std::fs::canonicalize(path)).await
+}
+
+/// Whether `path` exists (following symlinks): `Ok(false)` only when it
+/// certainly does not; an error when that cannot be told (a parent
+/// directory without search permission, say), unlike `Path::exists`.
+///
+/// # Errors
+/// As `std::fs::exists`.
+pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::try_exists", move || path.try_exists()).await
+}
+
+/// Changes the permissions of the file or directory at `path`.
+///
+/// # Errors
+/// As `std::fs::set_permissions`: `NotFound`, `PermissionDenied`, ...
+pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions) -> io::Result<()> {
+    let path = path.as_ref().to_owned();
+    asyncify("fs::set_permissions", move || {
+        std::fs::set_permissions(path, perm)
+    })
+    .await
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use super::{File, asyncify_on, current_pool};
+use super::{File, asyncify_on, current_pool, nowait};
 
 /// Options for opening a file: `std::fs::OpenOptions`, with an async
 /// [`open`](OpenOptions::open) that runs on the blocking pool.
@@ -97,7 +97,16 @@ impl OpenOptions {
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let pool = current_pool("fs::OpenOptions::open");
         let (options, path) = (self.std.clone(), path.as_ref().to_owned());
-        let file = asyncify_on(&pool, move || options.open(path)).await?;
-        Ok(File::with_pool(file, pool))
+        // The type check for inline reads costs an fstat here, on the pool,
+        // rather than a pool trip on the first read.
+        let (file, regular) = asyncify_on(&pool, move || {
+            let file = options.open(path)?;
+            let regular = nowait::inline_candidate(&file);
+            Ok((file, regular))
+        })
+        .await?;
+        let mut file = File::with_pool(file, pool);
+        file.set_regular(regular);
+        Ok(file)
     }
 }

@@ -45,8 +45,10 @@
 //! ```
 
 mod read;
+mod ready;
 mod write;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use read::{AsyncReadExt, Read, ReadExact, ReadToEnd};
+pub use ready::{Interest, Ready};
 pub use write::{AsyncWriteExt, Close, Flush, Write, WriteAll};

@@ -65,6 +65,16 @@ macro_rules! impl_stream_io {
                 self.poll_send(cx, buf)
             }
 
+            /// One `sendmsg` for all the buffers (a `writev`), not one
+            /// write per buffer.
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_send_vectored(cx, bufs)
+            }
+
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 _: &mut std::task::Context<'_>,
@@ -82,22 +92,139 @@ macro_rules! impl_stream_io {
     };
 }
 
+/// Waiting for readiness without an operation, for every socket type with
+/// an `io: Async<_>` field: `readable`, `writable`, `ready(Interest)` and
+/// their `poll_*` forms, as tokio's sockets have them.
+macro_rules! impl_readiness {
+    ($ty:ty) => {
+        impl $ty {
+            /// Waits until the socket is readable (or closed, or in error).
+            /// Readiness is a hint: follow it with `try_read` (or
+            /// `try_recv`), which may still say `WouldBlock`; that clears
+            /// the readiness, so the next `readable()` waits again.
+            pub async fn readable(&self) -> std::io::Result<()> {
+                self.io.readable().await
+            }
+
+            /// Waits until the socket is writable; the twin of `readable`.
+            pub async fn writable(&self) -> std::io::Result<()> {
+                self.io.writable().await
+            }
+
+            /// Waits until any direction in `interest` is ready and returns
+            /// what was reported ready (the conditions `interest` covers).
+            pub async fn ready(
+                &self,
+                interest: $crate::io::Interest,
+            ) -> std::io::Result<$crate::io::Ready> {
+                std::future::poll_fn(|cx| self.io.poll_ready_for(cx, interest)).await
+            }
+
+            /// The poll form of `readable`, for hand-written futures. Only
+            /// the waker of the latest call is kept per task direction, as
+            /// with tokio's `poll_read_ready`.
+            pub fn poll_read_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io.poll_read_ready(cx)
+            }
+
+            /// The poll form of `writable`.
+            pub fn poll_write_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.io.poll_write_ready(cx)
+            }
+        }
+    };
+}
+
+/// The non-waiting operations of a stream socket (`try_read`, `try_write`
+/// and their vectored forms) and the vectored write the `AsyncWrite` impls
+/// use. The socket's mio type must implement `Read` for `&Self`.
+macro_rules! impl_stream_try {
+    ($ty:ty) => {
+        impl $ty {
+            /// Reads what is already received into `buf`, never waiting:
+            /// `Ok(0)` is end of stream (or an empty `buf`), and
+            /// `WouldBlock` means nothing is there yet; await `readable()`
+            /// and try again.
+            pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                use std::io::Read;
+                self.io.try_read_with(|mut socket| socket.read(buf))
+            }
+
+            /// `try_read` into several buffers in one `readv`.
+            pub fn try_read_vectored(
+                &self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                use std::io::Read;
+                self.io
+                    .try_read_with(|mut socket| socket.read_vectored(bufs))
+            }
+
+            /// Writes what fits in the send buffer now, never waiting:
+            /// `WouldBlock` means the buffer is full; await `writable()`.
+            pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                use std::os::fd::AsFd;
+                self.io
+                    .try_write_with(|socket| super::sys::send(socket.as_fd(), buf))
+            }
+
+            /// `try_write` of several buffers in one `sendmsg` (a `writev`).
+            pub fn try_write_vectored(
+                &self,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::io::Result<usize> {
+                use std::os::fd::AsFd;
+                self.io
+                    .try_write_with(|socket| super::sys::send_vectored(socket.as_fd(), bufs))
+            }
+
+            /// A vectored write, for both `AsyncWrite` impls and the write
+            /// half: one `sendmsg` for all the buffers.
+            pub(super) fn poll_send_vectored(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                use std::os::fd::AsFd;
+                let len = bufs
+                    .iter()
+                    .take(super::sys::MAX_IOVECS)
+                    .map(|buf| buf.len())
+                    .sum();
+                self.io.poll_write_stream(cx, len, |socket| {
+                    super::sys::send_vectored(socket.as_fd(), bufs)
+                })
+            }
+        }
+    };
+}
+
 mod accept;
 mod split;
 mod sys;
 mod tcp_listener;
+mod tcp_socket;
 mod tcp_stream;
 mod udp;
 mod unix;
+mod unix_datagram;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-pub use split::{OwnedReadHalf, OwnedWriteHalf, Split};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError, Split};
 pub use tcp_listener::TcpListener;
+pub use tcp_socket::TcpSocket;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
+pub use unix_datagram::UnixDatagram;
 
 /// The addresses `addr` names, in the resolver's order; an error if none.
 fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
@@ -136,6 +263,8 @@ const _: () = {
     send_sync::<UdpSocket>();
     send_sync::<UnixListener>();
     send_sync::<UnixStream>();
+    send_sync::<UnixDatagram>();
+    send_sync::<TcpSocket>();
     send_sync::<OwnedReadHalf>();
     send_sync::<OwnedWriteHalf>();
 };

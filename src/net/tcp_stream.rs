@@ -57,13 +57,17 @@ impl TcpStream {
         super::try_each(addr, |addr| async move {
             // Non-blocking and close-on-exec from the start (mio's socket()).
             let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-            stream
-                .io
-                .write_with(|socket| connected(socket.take_error(), socket.peer_addr()))
-                .await?;
+            stream.wait_connected().await?;
             Ok(stream)
         })
         .await
+    }
+
+    /// Waits for a non-blocking `connect` to finish; see the module docs.
+    pub(super) async fn wait_connected(&self) -> io::Result<()> {
+        self.io
+            .write_with(|socket| connected(socket.take_error(), socket.peer_addr()))
+            .await
     }
 
     /// Wraps a connected std stream, switching it to non-blocking mode.
@@ -97,6 +101,55 @@ impl TcpStream {
     /// Whether Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
+    }
+
+    /// Receives into `buf` without taking the bytes off the receive queue:
+    /// the next read returns them again. Waits until something is there.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|socket| socket.peek(buf)).await
+    }
+
+    /// The poll form of [`TcpStream::peek`].
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_read_with(cx, |socket| socket.peek(buf))
+    }
+
+    /// `SO_LINGER`: how long `close` may keep unsent data going. `None` is
+    /// the default (the kernel sends it in the background); `Some(ZERO)`
+    /// makes a drop reset the connection at once.
+    pub fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        socket2::SockRef::from(self.io.get_ref()).linger()
+    }
+
+    /// Sets `SO_LINGER`; see [`TcpStream::linger`]. Note that a non-zero
+    /// linger makes the `close` in `drop` block the loop thread until the
+    /// data is sent or the time is up, as in tokio.
+    pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
+    }
+
+    /// The IP time-to-live of the packets this socket sends.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets the IP time-to-live of the packets this socket sends.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Deregisters the stream and gives back the std stream, still in
+    /// non-blocking mode (as tokio's; `set_nonblocking(false)` if needed).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        let socket = self.io.into_inner()?;
+        Ok(std::net::TcpStream::from(std::os::fd::OwnedFd::from(
+            socket,
+        )))
     }
 
     /// Shuts down the read side, the write side (the peer reads end of
@@ -142,6 +195,14 @@ impl split::private::Duplex for TcpStream {
         TcpStream::poll_send(self, cx, buf)
     }
 
+    fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        TcpStream::poll_send_vectored(self, cx, bufs)
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         TcpStream::shutdown(self, how)
     }
@@ -154,3 +215,5 @@ impl std::os::fd::AsFd for TcpStream {
 }
 
 impl_stream_io!(TcpStream);
+impl_readiness!(TcpStream);
+impl_stream_try!(TcpStream);

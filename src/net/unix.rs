@@ -82,6 +82,15 @@ impl UnixListener {
         Ok((UnixStream::from_mio(stream)?, addr))
     }
 
+    /// Deregisters the listener and gives back the std listener, still in
+    /// non-blocking mode.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        let socket = self.io.into_inner()?;
+        Ok(std::os::unix::net::UnixListener::from(OwnedFd::from(
+            socket,
+        )))
+    }
+
     /// The path the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
@@ -161,6 +170,27 @@ impl UnixStream {
         self.io.get_ref().local_addr()
     }
 
+    /// Receives into `buf` without taking the bytes off the receive queue;
+    /// waits until something is there. (tokio's `UnixStream` has no
+    /// `peek`; evloop's has, as its `TcpStream` does.)
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .read_with(|socket| sys::peek(socket.as_fd(), buf))
+            .await
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Deregisters the stream and gives back the std stream, still in
+    /// non-blocking mode.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        let socket = self.io.into_inner()?;
+        Ok(std::os::unix::net::UnixStream::from(OwnedFd::from(socket)))
+    }
+
     /// Shuts down the read side, the write side, or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
@@ -195,6 +225,14 @@ impl split::private::Duplex for UnixStream {
         UnixStream::poll_send(self, cx, buf)
     }
 
+    fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        UnixStream::poll_send_vectored(self, cx, bufs)
+    }
+
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         UnixStream::shutdown(self, how)
     }
@@ -207,3 +245,5 @@ impl AsFd for UnixStream {
 }
 
 impl_stream_io!(UnixStream);
+impl_readiness!(UnixStream);
+impl_stream_try!(UnixStream);

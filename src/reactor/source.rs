@@ -217,3 +217,103 @@ impl<S: Source + std::fmt::Debug> std::fmt::Debug for Async<S> {
         f.debug_struct("Async").field("io", &self.io).finish()
     }
 }
+
+// Readiness on its own, and operations that never wait: the primitives of
+// `readable()`, `ready(Interest)` and `try_read` on the socket types. Kept
+// apart from the waiting operations above so that they read as one unit.
+impl<S: Source> Async<S> {
+    /// The poll form of [`Async::readable`]: `Ready` once the cached
+    /// readiness says a read is worth trying, else parks `cx`.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx).map(|_| ()))?
+            .map(Ok)
+    }
+
+    /// The write-side twin of [`Async::poll_read_ready`].
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx).map(|_| ()))?
+            .map(Ok)
+    }
+
+    /// Waits until one of the directions in `interest` is ready and says
+    /// which conditions are set (only those `interest` covers).
+    pub fn poll_ready_for(
+        &self,
+        cx: &mut Context<'_>,
+        interest: crate::io::Interest,
+    ) -> Poll<io::Result<crate::io::Ready>> {
+        use crate::io::Ready;
+        let bits = self.with_reactor(|r| {
+            // A released slot is "ready": the next syscall reports why.
+            let cached = r
+                .slot(self.token)
+                .map_or(Ready::ALL, |s| ready_of(s.readiness));
+            let now = cached.intersect(interest);
+            let wanted = (interest.is_readable() && now.is_readable())
+                || (interest.is_writable() && now.is_writable());
+            if wanted {
+                return Poll::Ready(now);
+            }
+            // Nothing yet: park in every direction asked for.
+            for (dir, asked) in [
+                (Direction::Read, interest.is_readable()),
+                (Direction::Write, interest.is_writable()),
+            ] {
+                if asked {
+                    let _ = r.poll_ready(self.token, dir, cx);
+                }
+            }
+            Poll::Pending
+        })?;
+        bits.map(Ok)
+    }
+
+    /// Runs a read-side `op` once, never waiting. A `WouldBlock` clears the
+    /// cached read readiness (unless an event came meanwhile), so that the
+    /// next [`Async::readable`] waits for a fresh event.
+    ///
+    /// Unlike tokio, which answers `WouldBlock` without a syscall when its
+    /// cache says "not ready", this always asks the kernel: bytes that
+    /// arrived since the loop last polled are returned, not hidden.
+    pub fn try_read_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Direction::Read, op)
+    }
+
+    /// The write-side twin of [`Async::try_read_with`].
+    pub fn try_write_with<R>(&self, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Direction::Write, op)
+    }
+
+    fn try_io<R>(&self, dir: Direction, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        // The tick before the syscall: an event after it keeps the bit set.
+        let tick = self.with_reactor(|r| r.slot(self.token).map(|slot| slot.tick))?;
+        loop {
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Some(tick) = tick {
+                        self.with_reactor(|r| r.clear_readiness(self.token, dir, tick))?;
+                    }
+                    return Err(e);
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
+/// The reactor's readiness bits as the public [`crate::io::Ready`].
+fn ready_of(bits: u8) -> crate::io::Ready {
+    use super::ready;
+    use crate::io::Ready;
+    [
+        (ready::READABLE, Ready::READABLE),
+        (ready::WRITABLE, Ready::WRITABLE),
+        (ready::READ_CLOSED, Ready::READ_CLOSED),
+        (ready::WRITE_CLOSED, Ready::WRITE_CLOSED),
+        (ready::ERROR, Ready::ERROR),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .fold(Ready::EMPTY, |all, (_, one)| all | one)
+}

@@ -38,6 +38,8 @@ pub struct Builder {
     max_blocking_threads: usize,
     /// How long an idle pool thread lingers.
     blocking_keep_alive: Duration,
+    /// Whether file reads first try the page cache on the loop's thread.
+    inline_file_reads: bool,
     /// The slow-poll detector, queue-wait alarm and loop trace settings.
     watch: WatchConfig,
 }
@@ -60,6 +62,7 @@ impl Builder {
             event_capacity: 1024,
             max_blocking_threads,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            inline_file_reads: true,
             watch: WatchConfig::from_env(),
         }
     }
@@ -82,6 +85,19 @@ impl Builder {
     /// (default 10 s).
     pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Whether file reads ([`crate::fs::File`]'s `AsyncRead` and
+    /// [`crate::fs::File::read_at`], [`crate::fs::read`],
+    /// [`crate::fs::read_to_string`]) first copy what
+    /// the page cache holds on the loop's own thread, going to the blocking
+    /// pool only for what would wait for the disk (default `true`). It is
+    /// Linux's `preadv2(RWF_NOWAIT)`; elsewhere, or on kernels without it,
+    /// every read takes the pool whatever this says. `false` sends every
+    /// read to the pool, as libuv and tokio do.
+    pub fn inline_file_reads(mut self, inline: bool) -> Builder {
+        self.inline_file_reads = inline;
         self
     }
 
@@ -152,7 +168,9 @@ impl Builder {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let pool =
             Pool::new(self.max_blocking_threads, self.blocking_keep_alive).watched(pool_watch);
-        let shared = Arc::new(Shared::new(sender, unparker, registry, pool));
+        let mut shared = Shared::new(sender, unparker, registry, pool);
+        shared.inline_file_reads = self.inline_file_reads;
+        let shared = Arc::new(shared);
         let mut core = Core::new(shared, receiver, reactor);
         core.watch = watch;
         Ok(Runtime::from_core(core))

@@ -406,6 +406,14 @@ impl Core {
         self.run_queue.borrow_mut().clear();
     }
 
+    /// Names the poll being made right now (of a task or of the `block_on`
+    /// future): it changes with every poll, since each one counts towards
+    /// `polls_since_os` and each visit to the OS resets that count. The
+    /// inline file reads use it to give each poll its own copy budget.
+    pub(crate) fn poll_stamp(&self) -> (u64, usize) {
+        (self.os_polls.get(), self.polls_since_os.get())
+    }
+
     pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
         let mut metrics = crate::runtime::RuntimeMetrics {
             tasks_polled: self.tasks_polled.get(),

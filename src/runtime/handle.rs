@@ -81,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) registry: mio::Registry,
     /// The blocking thread pool of this runtime.
     pub(crate) blocking: Pool,
+    /// `Builder::inline_file_reads`: may file reads try the page cache on
+    /// the loop's thread before going to the pool?
+    pub(crate) inline_file_reads: bool,
 }
 
 impl Shared {
@@ -98,6 +101,7 @@ impl Shared {
             unpark_writes: AtomicU64::new(0),
             registry,
             blocking,
+            inline_file_reads: true,
         }
     }
 

@@ -54,6 +54,8 @@ struct State<T> {
     senders: usize,
     /// The receiver closed the channel or was dropped: sends fail.
     closed: bool,
+    /// Senders waiting in `Sender::closed()` for the receiver to go.
+    closed_waiters: WaitList,
 }
 
 /// What a send attempt did with the value.
@@ -88,6 +90,7 @@ impl<T> Chan<T> {
                 send_waiters: WaitList::default(),
                 senders: 1,
                 closed: false,
+                closed_waiters: WaitList::default(),
             }),
             capacity,
         }
@@ -243,6 +246,9 @@ impl<T> Chan<T> {
             let mut state = self.lock();
             state.closed = true;
             state.send_waiters.drain_into(Served::Released, &mut wakers);
+            state
+                .closed_waiters
+                .drain_into(Served::Released, &mut wakers);
         }
         wakers.into_iter().for_each(Waker::wake);
     }
@@ -294,5 +300,155 @@ impl<T> Chan<T> {
     /// Queued values (not counting reserved slots).
     pub(crate) fn len(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// The body of `Sender::reserve`: a waiting send without a value. On
+    /// success one slot is counted in `reserved` for the caller's `Permit`.
+    pub(crate) fn poll_reserve(
+        &self,
+        key: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), ()>> {
+        let mut state = self.lock();
+        if state.closed {
+            if let Some(k) = key.take()
+                && state.send_waiters.remove(k) == Some(Served::Handed)
+            {
+                state.reserved -= 1;
+            }
+            return Poll::Ready(Err(()));
+        }
+        match *key {
+            None if self.has_room(&state) && state.send_waiters.is_empty() => {
+                state.reserved += 1;
+                Poll::Ready(Ok(()))
+            }
+            None => {
+                *key = Some(state.send_waiters.push_back(cx.waker().clone()));
+                Poll::Pending
+            }
+            Some(k) => match state.send_waiters.served(k) {
+                None => {
+                    state.send_waiters.set_waker(k, cx.waker());
+                    Poll::Pending
+                }
+                // Handed: `hand_slot` already counted the slot as reserved.
+                Some(_) => {
+                    state.send_waiters.remove(k);
+                    *key = None;
+                    Poll::Ready(Ok(()))
+                }
+            },
+        }
+    }
+
+    /// `Sender::try_reserve`: a slot now, or why not.
+    pub(crate) fn try_reserve(&self) -> TrySend<()> {
+        let mut state = self.lock();
+        if state.closed {
+            TrySend::Closed(())
+        } else if !self.has_room(&state) || !state.send_waiters.is_empty() {
+            TrySend::Full(())
+        } else {
+            state.reserved += 1;
+            TrySend::Sent
+        }
+    }
+
+    /// A `Permit` is used: its reserved slot takes `value`. If the receiver
+    /// is gone, the value comes back to be dropped outside the lock.
+    pub(crate) fn send_reserved(&self, value: T) -> Option<T> {
+        let waker = {
+            let mut state = self.lock();
+            state.reserved -= 1;
+            if state.closed {
+                return Some(value);
+            }
+            state.queue.push_back(value);
+            state.rx_waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        None
+    }
+
+    /// A `Permit` is dropped unused: its slot goes to the next waiting
+    /// sender, or back to the free slots.
+    pub(crate) fn release_reserved(&self) {
+        let waker = {
+            let mut state = self.lock();
+            state.reserved -= 1;
+            self.hand_slot(&mut state)
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The body of `recv_many`: moves up to `limit` queued values into
+    /// `buf`; 0 once the channel is done. Each freed slot is handed on.
+    pub(crate) fn poll_recv_many(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        let mut wakers = Vec::new();
+        let taken = {
+            let mut state = self.lock();
+            if state.queue.is_empty() {
+                if state.senders == 0 || state.closed {
+                    return Poll::Ready(0);
+                }
+                match &mut state.rx_waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            let taken = limit.min(state.queue.len());
+            buf.reserve(taken);
+            buf.extend(state.queue.drain(..taken));
+            for _ in 0..taken {
+                match self.hand_slot(&mut state) {
+                    Some(waker) => wakers.push(waker),
+                    None => break,
+                }
+            }
+            taken
+        };
+        wakers.into_iter().for_each(Waker::wake);
+        Poll::Ready(taken)
+    }
+
+    /// The body of `Sender::closed()`: ready once the receiver is gone.
+    pub(crate) fn poll_closed(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.closed {
+            if let Some(k) = key.take() {
+                state.closed_waiters.remove(k);
+            }
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) => state.closed_waiters.set_waker(k, cx.waker()),
+            None => *key = Some(state.closed_waiters.push_back(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+
+    /// A `Sender::closed()` future is dropped while waiting.
+    pub(crate) fn cancel_closed(&self, key: usize) {
+        self.lock().closed_waiters.remove(key);
+    }
+
+    /// The receiver's view: closed by it, or every sender gone.
+    pub(crate) fn is_closed_for_receiver(&self) -> bool {
+        let state = self.lock();
+        state.closed || state.senders == 0
     }
 }

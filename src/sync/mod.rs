@@ -12,6 +12,8 @@
 //! | [`Semaphore`] | a permit is free | `Semaphore` |
 //! | [`Notify`] | someone calls `notify_one`/`notify_waiters` | `Event`, `Condition` |
 //! | [`Mutex`] | the lock is handed to it | `Lock` |
+//! | [`RwLock`] | no writer holds it (reads) / nobody holds it (writes) | - |
+//! | [`watch`] | the latest value changes | `Event` plus a value |
 //!
 //! # The common design
 //!
@@ -35,11 +37,14 @@ mod mutex;
 mod notify;
 pub mod oneshot;
 mod park;
+mod rwlock;
 mod semaphore;
 mod waiters;
+pub mod watch;
 
-pub use mutex::{Lock, Mutex, MutexGuard, TryLockError};
+pub use mutex::{Lock, MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,
@@ -62,12 +67,21 @@ fn assert_send_sync() {
     both::<mpsc::UnboundedReceiver<u8>>();
     both::<mpsc::Send<'static, u8>>();
     both::<mpsc::Recv<'static, u8>>();
+    both::<mpsc::Permit<'static, u8>>();
+    both::<mpsc::OwnedPermit<u8>>();
+    both::<mpsc::Reserve<'static, u8>>();
+    both::<mpsc::Closed<'static, u8>>();
     both::<Semaphore>();
     both::<Acquire<'static>>();
     both::<AcquireOwned>();
     both::<SemaphorePermit<'static>>();
     both::<OwnedSemaphorePermit>();
     both::<Notify>();
+    both::<RwLock<Vec<u8>>>();
+    both::<RwLockReadGuard<'static, Vec<u8>>>();
+    both::<RwLockWriteGuard<'static, Vec<u8>>>();
+    both::<watch::Sender<u8>>();
+    both::<watch::Receiver<u8>>();
     both::<Notified<'static>>();
     both::<Mutex<Vec<u8>>>();
     both::<Lock<'static, Vec<u8>>>();
@@ -75,6 +89,8 @@ fn assert_send_sync() {
     // A `Mutex` makes a `Send` but `!Sync` value shareable, as std's does.
     sync::<Mutex<std::cell::Cell<u8>>>();
     send::<MutexGuard<'static, std::cell::Cell<u8>>>();
+    both::<OwnedMutexGuard<Vec<u8>>>();
+    both::<MappedMutexGuard<'static, Vec<u8>>>();
 }
 
 /// Chapter 9 of the book in `docs/`, compiled so that its examples stay true.

@@ -26,6 +26,10 @@
 //!   was **not** sent and is dropped with the future (use
 //!   [`Sender::try_send`] to keep it). A queue slot already reserved for it
 //!   passes to the next waiting sender; nothing else is lost.
+//! * [`Sender::reserve`] waits for room *before* the value exists; the
+//!   [`Permit`] it returns sends without waiting (see `mpsc/permit.rs`).
+//! * `recv_many(buf, limit)` takes up to `limit` queued values in one lock,
+//!   for a consumer that handles values in batches.
 
 use std::fmt;
 use std::future::Future;
@@ -37,6 +41,10 @@ use futures_core::Stream;
 
 use super::chan::{Chan, TryRecv, TrySend};
 use super::park;
+
+mod permit;
+
+pub use permit::{Closed, OwnedPermit, Permit, Reserve, SendTimeoutError};
 
 /// Creates a bounded channel holding at most `capacity` values.
 ///
@@ -294,6 +302,30 @@ impl<T> Receiver<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// How many more values fit right now (as [`Sender::capacity`]).
+    pub fn capacity(&self) -> usize {
+        self.chan.free_slots()
+    }
+
+    /// The capacity the channel was created with.
+    pub fn max_capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+
+    /// Waits for at least one value, then moves up to `limit` queued values
+    /// into `buf` (appended) and returns how many. `0` means the channel is
+    /// done (every sender gone, or closed, and the queue empty), or
+    /// `limit` was 0. Cancel-safe.
+    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
+        std::future::poll_fn(|cx| self.chan.poll_recv_many(cx, buf, limit)).await
+    }
+
+    /// True once the channel is closed (by [`close`](Self::close)) or every
+    /// sender is gone; queued values may still be waiting to be received.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed_for_receiver()
+    }
 }
 
 impl<T> Drop for Receiver<T> {
@@ -420,6 +452,20 @@ impl<T> UnboundedReceiver<T> {
     /// True if no value is queued.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Waits for at least one value, then moves up to `limit` queued values
+    /// into `buf` (appended) and returns how many. `0` means the channel is
+    /// done (every sender gone, or closed, and the queue empty), or
+    /// `limit` was 0. Cancel-safe.
+    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
+        std::future::poll_fn(|cx| self.chan.poll_recv_many(cx, buf, limit)).await
+    }
+
+    /// True once the channel is closed (by [`close`](Self::close)) or every
+    /// sender is gone; queued values may still be waiting to be received.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed_for_receiver()
     }
 }
 

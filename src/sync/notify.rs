@@ -91,6 +91,24 @@ impl Notify {
         }
     }
 
+    /// Wakes the task that started waiting *last*, or stores a permit for
+    /// the next one (as `notify_one`, which wakes the longest-waiting).
+    /// Useful when the newest waiter is the one whose caches are warm.
+    pub fn notify_last(&self) {
+        let waker = {
+            let mut state = self.lock();
+            if state.waiters.is_empty() {
+                state.stored = true;
+                None
+            } else {
+                state.waiters.pop_back()
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Wakes every task waiting right now (and every `Notified` created
     /// before this call). Stores nothing.
     pub fn notify_waiters(&self) {

@@ -26,6 +26,11 @@
 //! trip is a few atomic operations, which matters because a oneshot is
 //! created for every request of a request/reply protocol.
 //!
+//! The same dance runs the other way for [`Sender::closed`]: the sender
+//! leaves *its* waker (`TX_TASK_SET`), and the receiver wakes it when it
+//! closes or is dropped, so a server can stop computing a reply nobody
+//! waits for any more.
+//!
 //! # Cancellation
 //!
 //! Dropping the `Receiver` closes the channel: a later `send` returns the
@@ -50,6 +55,9 @@ const COMPLETE: usize = 0b0100;
 /// The receiver closed the channel or was dropped. `VALUE_SENT` is never
 /// set after this.
 const CLOSED: usize = 0b1000;
+/// The sender's waker (from `Sender::closed`) is in `Inner::tx_waker`, and
+/// the receiver may wake it when it closes. The mirror of `RX_TASK_SET`.
+const TX_TASK_SET: usize = 0b1_0000;
 
 /// Creates a one-shot channel.
 ///
@@ -65,6 +73,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         state: AtomicUsize::new(0),
         value: UnsafeCell::new(None),
         waker: UnsafeCell::new(None),
+        tx_waker: UnsafeCell::new(None),
     });
     (
         Sender {
@@ -101,6 +110,10 @@ struct Inner<T> {
     /// `RX_TASK_SET` is clear; read by the sender only after it saw
     /// `RX_TASK_SET` in the same atomic operation that set `COMPLETE`.
     waker: UnsafeCell<Option<Waker>>,
+    /// The sender's waker, from `poll_closed`. Written by the sender only
+    /// while `TX_TASK_SET` is clear; read by the receiver only after it saw
+    /// `TX_TASK_SET` in the operation that first set `CLOSED`.
+    tx_waker: UnsafeCell<Option<Waker>>,
 }
 
 // SAFETY: the cells are only reached under the protocol above, which gives
@@ -121,6 +134,20 @@ impl<T> Inner<T> {
             // `RX_TASK_SET` happens before our acquire), and it never writes
             // it again once `COMPLETE` is set. Only shared access here.
             if let Some(waker) = unsafe { &*self.waker.get() } {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    /// Wakes the sender's `closed()` if the state word `prev`, returned by
+    /// the operation that set `CLOSED`, says this set it first and the
+    /// sender's waker is there.
+    fn wake_sender(&self, prev: usize) {
+        if prev & CLOSED == 0 && prev & TX_TASK_SET != 0 {
+            // SAFETY: `TX_TASK_SET` was set when we first set `CLOSED`, so
+            // the sender had finished writing its waker, and it never
+            // writes it again once `CLOSED` is set. Only shared access.
+            if let Some(waker) = unsafe { &*self.tx_waker.get() } {
                 waker.wake_by_ref();
             }
         }
@@ -183,6 +210,58 @@ impl<T> Sender<T> {
             .as_ref()
             .is_none_or(|inner| inner.state.load(Ordering::Acquire) & CLOSED != 0)
     }
+
+    /// Waits until the receiver closes the channel or is dropped: the
+    /// answer is no longer wanted. Cancel-safe.
+    ///
+    /// ```
+    /// evloop::block_on(async {
+    ///     let (mut tx, rx) = evloop::sync::oneshot::channel::<u32>();
+    ///     drop(rx); // the caller gave up
+    ///     tx.closed().await; // so the worker stops
+    /// });
+    /// ```
+    pub async fn closed(&mut self) {
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// The poll form of [`Sender::closed`]: `Ready` once the receiver is
+    /// gone; else `cx`'s waker is kept (only the latest one) and woken then.
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(inner) = self.inner.as_ref() else {
+            return Poll::Ready(());
+        };
+        let mut state = inner.state.load(Ordering::Acquire);
+        if state & CLOSED != 0 {
+            return Poll::Ready(());
+        }
+        if state & TX_TASK_SET != 0 {
+            // SAFETY: shared read; the receiver only reads the waker too.
+            let same = unsafe { &*inner.tx_waker.get() }
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            if same {
+                return Poll::Pending;
+            }
+            // Take the cell back before writing it.
+            state = inner.state.fetch_and(!TX_TASK_SET, Ordering::AcqRel);
+            if state & CLOSED != 0 {
+                // The receiver may be waking the old waker: leave the cell.
+                inner.state.fetch_or(TX_TASK_SET, Ordering::AcqRel);
+                return Poll::Ready(());
+            }
+        }
+        // SAFETY: `TX_TASK_SET` is clear and `CLOSED` was not set when we
+        // looked, so the receiver will not read the cell until it sees the
+        // flag we set next; only this sender (`&mut self`) writes it.
+        unsafe { *inner.tx_waker.get() = Some(cx.waker().clone()) };
+        let prev = inner.state.fetch_or(TX_TASK_SET, Ordering::AcqRel);
+        if prev & CLOSED != 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 impl<T> Drop for Sender<T> {
@@ -220,7 +299,8 @@ impl<T> Receiver<T> {
     /// Closes the channel: a later `send` fails and returns its value. A
     /// value sent before is still received.
     pub fn close(&mut self) {
-        self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
+        let prev = self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
+        self.inner.wake_sender(prev);
     }
 
     /// The value, if `state` (with `COMPLETE` set) says it was sent.
@@ -280,6 +360,7 @@ impl<T> Future for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let prev = self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
+        self.inner.wake_sender(prev);
         // A value sent and never received is dropped here, not leaked until
         // the sender's `Arc` goes too.
         drop(self.take(prev));

@@ -23,13 +23,29 @@
 //! semaphore is fair, which is what lets [`Mutex`](super::Mutex) hand its
 //! lock over in FIFO order.
 //!
+//! # Many permits at once
+//!
+//! [`Semaphore::acquire_many`] waits for `n` permits together (a job that
+//! needs 3 MiB of a memory budget counted in MiB). The queue stays FIFO: a
+//! waiter for many blocks the ones behind it even when they need fewer, so
+//! it cannot starve (tokio's rule). While it waits, released permits are
+//! *set aside* for it (`Queue::set_aside`) until it has all it asked for;
+//! the counter stays at zero, and the invariant above still holds.
+//!
 //! # Cancellation
 //!
 //! Dropping an [`Acquire`] future is safe at any point. If it was still
 //! waiting it leaves the queue. If a permit had already been handed to it
 //! but it had not yet been polled to take it, the drop passes the permit on
 //! (to the next waiter, or back to the counter): a cancelled `acquire`
-//! neither takes a permit nor loses one.
+//! neither takes a permit nor loses one. Permits set aside for a waiter
+//! that leaves go on to the next one.
+//!
+//! # Closing
+//!
+//! [`Semaphore::close`] wakes every waiter with [`AcquireError`], and every
+//! later `acquire` fails at once; permits already held stay valid and may
+//! still be returned. This is how a pool shuts down.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,8 +79,19 @@ const ONE: usize = 2;
 pub struct Semaphore {
     /// Free permits times two, plus `CLOSED`. Zero while anyone waits.
     permits: AtomicUsize,
-    /// The tasks waiting for a permit, oldest first.
-    waiters: Mutex<WaitList>,
+    /// The tasks waiting for permits, oldest first.
+    waiters: Mutex<Queue>,
+}
+
+/// The waiting side of a semaphore, behind its lock.
+#[derive(Debug, Default)]
+struct Queue {
+    /// The waiters, oldest first; each node's `need` is its permit count.
+    list: WaitList,
+    /// Permits released while the front waiter needs more than there are:
+    /// kept for it (and, should it leave, for the next one). Always less
+    /// than the front waiter's need; zero when nobody waits.
+    set_aside: usize,
 }
 
 /// `acquire` failed because the semaphore was closed.
@@ -95,7 +122,7 @@ impl Semaphore {
         assert!(permits <= Self::MAX_PERMITS, "too many permits");
         Semaphore {
             permits: AtomicUsize::new(permits * ONE),
-            waiters: Mutex::new(WaitList::default()),
+            waiters: Mutex::new(Queue::default()),
         }
     }
 
@@ -104,8 +131,52 @@ impl Semaphore {
     pub fn acquire(&self) -> Acquire<'_> {
         Acquire {
             semaphore: self,
+            permits: 1,
             key: None,
         }
+    }
+
+    /// Waits for `n` permits at once, in FIFO order with the other waiters
+    /// (see the module docs). `n == 0` succeeds at once; more permits than
+    /// the semaphore will ever have waits until it is closed, as in tokio.
+    pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
+        Acquire {
+            semaphore: self,
+            permits: n as usize,
+            key: None,
+        }
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) for an `Arc<Semaphore>`.
+    pub fn acquire_many_owned(self: Arc<Self>, n: u32) -> AcquireOwned {
+        AcquireOwned {
+            semaphore: Some(self),
+            permits: n as usize,
+            key: None,
+        }
+    }
+
+    /// Takes `n` permits if that many are free right now (and nobody
+    /// waits), without waiting.
+    pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_take(n as usize)?;
+        Ok(SemaphorePermit {
+            semaphore: self,
+            permits: n as usize,
+        })
+    }
+
+    /// [`try_acquire_many`](Semaphore::try_acquire_many) for an
+    /// `Arc<Semaphore>`.
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_take(n as usize)?;
+        Ok(OwnedSemaphorePermit {
+            semaphore: self,
+            permits: n as usize,
+        })
     }
 
     /// Like [`acquire`](Semaphore::acquire), but the permit holds an `Arc`
@@ -113,20 +184,27 @@ impl Semaphore {
     pub fn acquire_owned(self: Arc<Self>) -> AcquireOwned {
         AcquireOwned {
             semaphore: Some(self),
+            permits: 1,
             key: None,
         }
     }
 
     /// Takes a permit if one is free right now, without waiting.
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.try_take()?;
-        Ok(SemaphorePermit { semaphore: self })
+        self.try_take(1)?;
+        Ok(SemaphorePermit {
+            semaphore: self,
+            permits: 1,
+        })
     }
 
     /// [`try_acquire`](Semaphore::try_acquire) for an `Arc<Semaphore>`.
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        self.try_take()?;
-        Ok(OwnedSemaphorePermit { semaphore: self })
+        self.try_take(1)?;
+        Ok(OwnedSemaphorePermit {
+            semaphore: self,
+            permits: 1,
+        })
     }
 
     /// Adds `n` permits, handing them to waiters first.
@@ -142,14 +220,16 @@ impl Semaphore {
         self.permits.load(Ordering::Acquire) / ONE
     }
 
-    /// Closes the semaphore: every waiting and future `acquire` fails.
-    /// Permits already held stay valid.
+    /// Closes the semaphore: every waiting and future `acquire` fails
+    /// with [`AcquireError`] (waiters are woken to see it). Permits already
+    /// held stay valid, and go back to the count when dropped.
     pub fn close(&self) {
         let mut wakers = Vec::new();
         {
-            let mut waiters = self.lock();
+            let mut queue = self.lock();
             self.permits.fetch_or(CLOSED, Ordering::Release);
-            waiters.drain_into(Served::Released, &mut wakers);
+            queue.list.drain_into(Served::Released, &mut wakers);
+            self.serve_locked(&mut queue, &mut wakers);
         }
         wakers.into_iter().for_each(Waker::wake);
     }
@@ -159,25 +239,25 @@ impl Semaphore {
         self.permits.load(Ordering::Acquire) & CLOSED == CLOSED
     }
 
-    fn lock(&self) -> MutexGuard<'_, WaitList> {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
         // The lock guards plain data and runs no user code: a poisoned lock
         // (a panic while allocating) leaves the list consistent.
         self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The fast path: one compare-and-swap on the counter.
-    fn try_take(&self) -> Result<(), TryAcquireError> {
+    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut current = self.permits.load(Ordering::Acquire);
         loop {
             if current & CLOSED == CLOSED {
                 return Err(TryAcquireError::Closed);
             }
-            if current < ONE {
+            if current / ONE < n {
                 return Err(TryAcquireError::NoPermits);
             }
             match self.permits.compare_exchange_weak(
                 current,
-                current - ONE,
+                current - n * ONE,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -194,19 +274,30 @@ impl Semaphore {
         }
         let mut wakers = Vec::new();
         {
-            let mut waiters = self.lock();
-            self.release_locked(n, &mut waiters, &mut wakers);
+            let mut queue = self.lock();
+            self.release_locked(n, &mut queue, &mut wakers);
         }
         // Woken after unlocking: the waiter's task may run on another thread
         // and would at once contend for the lock we held.
         wakers.into_iter().for_each(Waker::wake);
     }
 
-    fn release_locked(&self, mut n: usize, waiters: &mut WaitList, wakers: &mut Vec<Waker>) {
-        while n > 0 && !waiters.is_empty() {
-            wakers.extend(waiters.pop_front());
-            n -= 1;
+    fn release_locked(&self, n: usize, queue: &mut Queue, wakers: &mut Vec<Waker>) {
+        queue.set_aside += n;
+        self.serve_locked(queue, wakers);
+    }
+
+    /// Hands the permits set aside to the front waiters while they cover
+    /// a whole request; once nobody waits, the rest goes to the counter.
+    fn serve_locked(&self, queue: &mut Queue, wakers: &mut Vec<Waker>) {
+        while let Some(need) = queue.list.front_need() {
+            if queue.set_aside < need {
+                return;
+            }
+            queue.set_aside -= need;
+            wakers.extend(queue.list.pop_front());
         }
+        let n = std::mem::take(&mut queue.set_aside);
         if n > 0 {
             let before = self.permits.fetch_add(n * ONE, Ordering::Release);
             assert!(
@@ -221,33 +312,51 @@ impl Semaphore {
     fn poll_acquire(
         &self,
         key: &mut Option<usize>,
+        n: usize,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
         if key.is_none() {
-            match self.try_take() {
+            match self.try_take(n) {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err(TryAcquireError::Closed) => return Poll::Ready(Err(AcquireError(()))),
                 Err(TryAcquireError::NoPermits) => {}
             }
         }
-        let mut waiters = self.lock();
-        let Some(k) = *key else {
-            // Check again under the lock: a release may have come in since.
-            match self.try_take() {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(TryAcquireError::Closed) => return Poll::Ready(Err(AcquireError(()))),
-                Err(TryAcquireError::NoPermits) => {}
-            }
-            *key = Some(waiters.push_back(cx.waker().clone()));
-            return Poll::Pending;
-        };
-        match waiters.served(k) {
+        let mut queue = self.lock();
+        let k = match *key {
+            Some(k) => k,
             None => {
-                waiters.set_waker(k, cx.waker());
+                // Check again under the lock: a release may have come in since.
+                match self.try_take(n) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(TryAcquireError::Closed) => return Poll::Ready(Err(AcquireError(()))),
+                    Err(TryAcquireError::NoPermits) => {}
+                }
+                let k = queue.list.push_back_needing(cx.waker().clone(), n);
+                *key = Some(k);
+                // The counter must read zero while anyone waits: what it
+                // holds (fewer than `n`) is set aside for the queue's front.
+                let held = self.permits.fetch_and(CLOSED, Ordering::AcqRel) / ONE;
+                if held == 0 {
+                    return Poll::Pending;
+                }
+                let mut wakers = Vec::new();
+                self.release_locked(held, &mut queue, &mut wakers);
+                // Only a release racing our two checks gets here; anyone it
+                // serves ahead of us is woken after the lock is dropped.
+                drop(queue);
+                wakers.into_iter().for_each(Waker::wake);
+                queue = self.lock();
+                k
+            }
+        };
+        match queue.list.served(k) {
+            None => {
+                queue.list.set_waker(k, cx.waker());
                 Poll::Pending
             }
             Some(served) => {
-                waiters.remove(k);
+                queue.list.remove(k);
                 *key = None;
                 match served {
                     Served::Handed => Poll::Ready(Ok(())),
@@ -262,9 +371,13 @@ impl Semaphore {
     fn cancel(&self, key: usize) {
         let mut wakers = Vec::new();
         {
-            let mut waiters = self.lock();
-            if waiters.remove(key) == Some(Served::Handed) {
-                self.release_locked(1, &mut waiters, &mut wakers);
+            let mut queue = self.lock();
+            let need = queue.list.need(key);
+            match queue.list.remove(key) {
+                Some(Served::Handed) => self.release_locked(need, &mut queue, &mut wakers),
+                // The permits set aside now wait for the next front waiter,
+                // which may need fewer.
+                _ => self.serve_locked(&mut queue, &mut wakers),
             }
         }
         wakers.into_iter().for_each(Waker::wake);
@@ -277,6 +390,8 @@ impl Semaphore {
 pub struct Acquire<'a> {
     /// The semaphore to take a permit from.
     semaphore: &'a Semaphore,
+    /// How many permits to take at once.
+    permits: usize,
     /// Our node in the wait queue, once we have joined it.
     key: Option<usize>,
 }
@@ -285,10 +400,10 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let semaphore = self.semaphore;
+        let (semaphore, permits) = (self.semaphore, self.permits);
         semaphore
-            .poll_acquire(&mut self.key, cx)
-            .map_ok(|()| SemaphorePermit { semaphore })
+            .poll_acquire(&mut self.key, permits, cx)
+            .map_ok(|()| SemaphorePermit { semaphore, permits })
     }
 }
 
@@ -306,6 +421,8 @@ impl Drop for Acquire<'_> {
 pub struct AcquireOwned {
     /// The semaphore; taken out into the permit on success.
     semaphore: Option<Arc<Semaphore>>,
+    /// How many permits to take at once.
+    permits: usize,
     /// Our node in the wait queue, once we have joined it.
     key: Option<usize>,
 }
@@ -319,9 +436,10 @@ impl Future for AcquireOwned {
             .semaphore
             .as_ref()
             .expect("AcquireOwned polled after it completed");
-        let result = std::task::ready!(semaphore.poll_acquire(&mut this.key, cx));
+        let permits = this.permits;
+        let result = std::task::ready!(semaphore.poll_acquire(&mut this.key, permits, cx));
         let semaphore = this.semaphore.take().expect("checked above");
-        Poll::Ready(result.map(|()| OwnedSemaphorePermit { semaphore }))
+        Poll::Ready(result.map(|()| OwnedSemaphorePermit { semaphore, permits }))
     }
 }
 
@@ -333,34 +451,55 @@ impl Drop for AcquireOwned {
     }
 }
 
-/// A permit borrowed from a [`Semaphore`]; dropping it gives it back.
+/// Permits borrowed from a [`Semaphore`]; dropping them gives them back.
 #[must_use = "dropping the permit releases it at once"]
 #[derive(Debug)]
 pub struct SemaphorePermit<'a> {
-    /// Where the permit goes back to.
+    /// Where the permits go back to.
     semaphore: &'a Semaphore,
+    /// How many permits this holds.
+    permits: usize,
 }
 
 impl SemaphorePermit<'_> {
-    /// Keeps the permit out of the semaphore for good (the semaphore has one
-    /// permit less from now on).
+    /// Keeps the permits out of the semaphore for good (it has that many
+    /// permits less from now on; [`Semaphore::add_permits`] adds some back).
     pub fn forget(self) {
         std::mem::forget(self);
+    }
+
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// Takes `other`'s permits into this one.
+    ///
+    /// # Panics
+    /// If `other` belongs to another semaphore.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.semaphore, other.semaphore),
+            "merging permits of different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.semaphore.release(1);
+        self.semaphore.release(self.permits);
     }
 }
 
-/// A permit of an `Arc<Semaphore>`; dropping it gives it back.
+/// Permits of an `Arc<Semaphore>`; dropping them gives them back.
 #[must_use = "dropping the permit releases it at once"]
 #[derive(Debug)]
 pub struct OwnedSemaphorePermit {
-    /// Where the permit goes back to.
+    /// Where the permits go back to.
     semaphore: Arc<Semaphore>,
+    /// How many permits this holds.
+    permits: usize,
 }
 
 impl OwnedSemaphorePermit {
@@ -368,10 +507,33 @@ impl OwnedSemaphorePermit {
     pub fn semaphore(&self) -> &Arc<Semaphore> {
         &self.semaphore
     }
+
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// Keeps the permits out of the semaphore for good.
+    pub fn forget(mut self) {
+        // The `Arc` is still dropped; only the permits are not returned.
+        self.permits = 0;
+    }
+
+    /// Takes `other`'s permits into this one.
+    ///
+    /// # Panics
+    /// If `other` belongs to another semaphore.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.semaphore, &other.semaphore),
+            "merging permits of different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
 }
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.semaphore.release(1);
+        self.semaphore.release(self.permits);
     }
 }

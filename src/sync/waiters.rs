@@ -55,6 +55,9 @@ struct Node {
     waker: Option<Waker>,
     /// `Some` once a server has popped this node; says what it was given.
     served: Option<Served>,
+    /// How many units it waits for (permits, for `acquire_many`); 1 for
+    /// every primitive that hands out one thing at a time.
+    need: usize,
     /// Key of the node before this one; meaningful only while linked.
     prev: Option<usize>,
     /// Key of the node after this one; meaningful only while linked.
@@ -80,9 +83,15 @@ impl WaitList {
 
     /// Joins the queue at the back; returns the node's key.
     pub(crate) fn push_back(&mut self, waker: Waker) -> usize {
+        self.push_back_needing(waker, 1)
+    }
+
+    /// Joins the queue at the back, waiting for `need` units at once.
+    pub(crate) fn push_back_needing(&mut self, waker: Waker, need: usize) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
             served: None,
+            need,
             prev: self.tail,
             next: None,
         });
@@ -94,10 +103,30 @@ impl WaitList {
         key
     }
 
+    /// How many units the longest-waiting node needs, if any node waits.
+    pub(crate) fn front_need(&self) -> Option<usize> {
+        self.head.map(|key| self.nodes[key].need)
+    }
+
+    /// How many units the node `key` asked for (0 if it is gone).
+    pub(crate) fn need(&self, key: usize) -> usize {
+        self.nodes.get(key).map_or(0, |node| node.need)
+    }
+
     /// Serves the longest-waiting node: unlinks it, marks it served, and
     /// returns its waker for the caller to wake once its lock is released.
     pub(crate) fn pop_front(&mut self) -> Option<Waker> {
         let key = self.head?;
+        self.unlink(key);
+        let node = &mut self.nodes[key];
+        node.served = Some(Served::Handed);
+        node.waker.take()
+    }
+
+    /// Serves the most recent node (LIFO), as [`WaitList::pop_front`]
+    /// serves the oldest; for `Notify::notify_last`.
+    pub(crate) fn pop_back(&mut self) -> Option<Waker> {
+        let key = self.tail?;
         self.unlink(key);
         let node = &mut self.nodes[key];
         node.served = Some(Served::Handed);

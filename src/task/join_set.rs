@@ -142,7 +142,25 @@ impl<T: 'static> JoinSet<T> {
     where
         F: Future<Output = T> + 'static,
     {
-        let mut handle = crate::spawn(future);
+        self.insert(crate::spawn(future))
+    }
+
+    /// Runs the blocking closure `f` on the blocking pool as a member of
+    /// this set. Aborting it only stops it if it has not started: a thread
+    /// cannot be interrupted (as with tokio).
+    ///
+    /// # Panics
+    /// Outside of a runtime, like [`crate::spawn_blocking`].
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send,
+    {
+        self.insert(crate::spawn_blocking(f))
+    }
+
+    /// Adds a spawned task's handle to the set.
+    fn insert(&mut self, mut handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let entry = self.entries.vacant_entry();
         let waker = Waker::from(Arc::new(EntryWaker {
@@ -211,6 +229,51 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
+    /// Returns the outcome of a task that has already finished, without
+    /// waiting: `None` if none has (or the set is empty).
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        // A no-op waker: nobody is to be woken; the next `join_next` sets
+        // its own waker before it waits.
+        match self.poll_join_next(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => None,
+        }
+    }
+
+    /// Waits for every task and returns their values in completion order.
+    ///
+    /// # Panics
+    /// If a task panicked, that panic is resumed here (the other tasks are
+    /// aborted when the set is dropped), as tokio's `join_all`; a cancelled
+    /// task panics with its `JoinError`. Use `join_next` to handle failures
+    /// one by one.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut values = Vec::with_capacity(self.len());
+        while let Some(outcome) = self.join_next().await {
+            match outcome {
+                Ok(value) => values.push(value),
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => panic!("a task of JoinSet::join_all failed: {error}"),
+            }
+        }
+        values
+    }
+
+    /// Aborts every task and waits until all of them have ended: the set is
+    /// empty afterwards. Outcomes are discarded.
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+
+    /// Removes every task from the set *without* aborting them: they run
+    /// on, detached, and their outcomes are dropped.
+    pub fn detach_all(&mut self) {
+        // Dropping a `JoinHandle` detaches its task.
+        self.entries.clear();
+        self.ready.lock().keys.clear();
+    }
+
     /// Aborts every task in the set. Their outcomes (cancelled, or the
     /// value of a task that finished first) still come out of `join_next`.
     pub fn abort_all(&mut self) {
@@ -219,7 +282,9 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
-    /// How many tasks are in the set (finished ones not yet joined count).
+    /// How many tasks are in the set: running ones and finished ones not
+    /// yet joined (as tokio's); `join_next`/`try_join_next` take one out,
+    /// `detach_all` and `shutdown` empty it.
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -7,14 +7,15 @@
 //! This module holds the pieces every task is made of:
 //!
 //! ```text
-//!   TaskTable (slab, loop-local)         shared with other threads
-//!   ┌────────────────────────────┐      ┌────────────────────────────┐
-//!   │ slot 3: Task               │      │ JoinSlot<T> (one Arc)      │
-//!   │   generation: 17           │      │   Header                   │◀── Waker
-//!   │   future: Box<TaskFuture> ─┼─────▶│     id: TaskId{3, 17}      │◀── AbortHandle
-//!   │   waker ───────────────────┼─────▶│     scheduled, cancelled   │
-//!   └────────────────────────────┘      │   output: Option<T>        │◀── JoinHandle<T>
-//!                                       └────────────────────────────┘
+//!   TaskTable (slab, loop-local)              shared with other threads
+//!   ┌─────────────────────────────────┐      ┌────────────────────────────┐
+//!   │ slot 3: Task                    │      │ JoinSlot<T> (one Arc)      │
+//!   │   generation: 17                │      │   header: Header           │◀── Waker
+//!   │   future: Pin<Box<TaskFuture>> ─┼─────▶│     id: TaskId{3, 17}      │◀── AbortHandle
+//!   │   waker ────────────────────────┼─────▶│     scheduled, cancelled   │
+//!   └─────────────────────────────────┘      │   state: Mutex<SlotState>  │◀── JoinHandle<T>
+//!                                            │     output, waker, detached│
+//!                                            └────────────────────────────┘
 //! ```
 //!
 //! * [`TaskId`] names a slot of the table *and* the generation of the task in

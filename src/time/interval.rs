@@ -127,10 +127,28 @@ impl Interval {
         Poll::Ready(due)
     }
 
-    /// Starts over: the next tick is one period from now.
+    /// Starts over: the next tick is one period from now, and the ones
+    /// after it follow from there.
     pub fn reset(&mut self) {
-        let next = super::deadline_after(Instant::now(), self.period);
-        Pin::new(&mut self.delay).reset(next);
+        self.reset_after(self.period);
+    }
+
+    /// The next tick is due at once (the next `tick()` completes without
+    /// waiting); the ones after it follow one period apart from now.
+    pub fn reset_immediately(&mut self) {
+        self.reset_at(Instant::now());
+    }
+
+    /// The next tick is due `after` from now, then every period.
+    pub fn reset_after(&mut self, after: Duration) {
+        self.reset_at(super::deadline_after(Instant::now(), after));
+    }
+
+    /// The next tick is due at `deadline`, then every period. A deadline in
+    /// the past is a tick due at once (with [`MissedTickBehavior`] deciding
+    /// what follows, as for any late tick).
+    pub fn reset_at(&mut self, deadline: Instant) {
+        Pin::new(&mut self.delay).reset(deadline);
     }
 
     /// How missed ticks are handled.

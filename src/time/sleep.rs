@@ -215,3 +215,15 @@ fn cancel(shared: &Arc<Shared>, key: TimerKey) {
         shared.inject(Injected::CancelTimer(key));
     }
 }
+
+impl Sleep {
+    /// True once the sleep has completed, or its deadline has passed.
+    ///
+    /// tokio answers from its timer driver, so there a deadline that passed
+    /// since the driver last ran still reads `false`; evloop also looks at
+    /// the clock, so the answer never lags the deadline. A `reset` to a
+    /// later deadline makes it `false` again.
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed || Instant::now() >= self.deadline
+    }
+}

@@ -3,12 +3,14 @@
 //! # A clock face with hands at several speeds
 //!
 //! Time is counted in *ticks* of one millisecond since the wheel started.
-//! Level 0 is a ring of 64 slots, one per tick: a timer due in 5 ms goes in
-//! the slot 5 places after the current one. Level 1 is a ring of 64 slots of
-//! 64 ticks each, level 2 of 64 × 64 ticks each, and so on for six levels,
-//! which covers 64^6 ms ≈ 2.2 years. A timer goes in the lowest level whose
-//! range reaches its deadline: concretely, the level of the highest 6-bit
-//! digit in which its deadline tick differs from the current tick.
+//! Level 0 is a ring of 64 slots, one per tick. Level 1 is a ring of 64
+//! slots of 64 ticks each, level 2 of 64 × 64 ticks each, and so on for six
+//! levels, which covers 64^6 ms ≈ 2.2 years. A timer goes in the level of
+//! the highest 6-bit digit in which its deadline tick differs from the
+//! current tick (`level_for`). So level 0 holds exactly the timers due in
+//! the current aligned block of 64 ticks, not "the next 64 ms": at tick 62
+//! a timer due at tick 67 goes to level 1 and cascades to level 0 at tick
+//! 64, which costs the loop one extra wake-up there.
 //!
 //! ```text
 //!  level 2 │  ·  │  ·  │ ▓▓  │  ·  │ ...   64 slots × 4096 ms
@@ -233,7 +235,8 @@ impl Wheel {
     }
 
     /// When the wheel next has work: the loop may sleep until then. Exact
-    /// for timers less than 64 ms away, earlier (a cascade) for the others;
+    /// when the next timer is in level 0 (due in the current aligned block
+    /// of 64 ticks); otherwise the start of the slot that must cascade first;
     /// `None` if no timer is pending or the next one is beyond what an
     /// `Instant` can express.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
