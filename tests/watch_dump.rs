@@ -107,3 +107,65 @@ fn dump_of_a_dropped_runtime_is_an_error() {
     let error = evloop::block_on(handle.dump()).expect_err("nobody answers");
     assert_eq!(error.kind(), std::io::ErrorKind::NotConnected);
 }
+
+#[test]
+fn dump_on_signal_outside_a_runtime_is_an_error() {
+    let error = evloop::runtime::dump_on_signal(evloop::signal::SignalKind::user_defined1())
+        .expect_err("no runtime");
+    assert!(
+        error.to_string().contains("outside of a runtime"),
+        "{error}"
+    );
+}
+
+/// Not a test by itself: a process that dumps its tasks on SIGUSR1, then
+/// sends itself one.
+#[test]
+#[ignore = "run by dump_on_sigusr1_prints_the_tasks in a child process"]
+fn child_dumps_on_sigusr1() {
+    evloop::block_on(async {
+        let dumper = evloop::runtime::dump_on_signal(evloop::signal::SignalKind::user_defined1())
+            .expect("listening");
+        let line = line!() + 1;
+        let parked = evloop::spawn(std::future::pending::<()>());
+        println!("parked at line {line}");
+        evloop::yield_now().await;
+        // SAFETY: raising a signal whose handler evloop installed above.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+        evloop::time::sleep(Duration::from_millis(200)).await;
+        parked.abort();
+        dumper.abort();
+    });
+}
+
+#[test]
+fn dump_on_sigusr1_prints_the_tasks() {
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_dumps_on_sigusr1",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "-q",
+        ])
+        .env_remove("EVLOOP_DEBUG")
+        .env_remove("EVLOOP_TRACE")
+        .output()
+        .expect("the child runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("parked at line "))
+        .expect("the child names its line");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("evloop: task dump, 2 live task(s)\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("watch_dump.rs:{line}:")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("running"), "the dumper itself: {stderr}");
+}

@@ -29,6 +29,7 @@ pub use core::BUDGET;
 pub use handle::Handle;
 pub use watch::{
     DEFAULT_SLOW_POLL_THRESHOLD, Dump, SlowPoll, SlowPollKind, TaskInfo, TaskState, TraceTarget,
+    dump_on_signal,
 };
 
 use self::core::{Core, MainWaker};

@@ -151,3 +151,48 @@ impl Future for Dump {
         }
     }
 }
+
+/// Prints the task dump of the current runtime to stderr each time the
+/// process receives `kind`: aiomonitor's `ps`, without a console. Opt in
+/// with `SIGUSR1`, then ask a running server what it is doing with
+/// `kill -USR1 <pid>`:
+///
+/// ```no_run
+/// use evloop::signal::SignalKind;
+/// evloop::block_on(async {
+///     let _dumper = evloop::runtime::dump_on_signal(SignalKind::user_defined1())?;
+///     // ... the program ...
+/// # Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The dump is taken by a task of this loop (it shows up in its own dump,
+/// as running, named by the line that called this function); abort the
+/// returned handle to stop listening. Installing the listener makes the
+/// signal news for evloop instead of its default action (see
+/// [`crate::signal`]).
+///
+/// # Errors
+/// Outside of a runtime, or if the signal cannot be listened for (see
+/// [`crate::signal::signal`]).
+#[track_caller]
+pub fn dump_on_signal(kind: crate::signal::SignalKind) -> io::Result<crate::JoinHandle<()>> {
+    let at = Location::caller();
+    let mut signal = crate::signal::signal(kind)?;
+    let dumper = async move {
+        while signal.recv().await.is_some() {
+            let Ok(tasks) = crate::Handle::current().dump().await else {
+                return;
+            };
+            let mut text = format!("evloop: task dump, {} live task(s)\n", tasks.len());
+            for task in tasks {
+                text.push_str(&format!("{task}\n"));
+            }
+            eprint!("{text}");
+        }
+    };
+    crate::runtime::context::with_core(|core| core.spawn_at(dumper, at)).ok_or_else(|| {
+        io::Error::other("evloop::runtime::dump_on_signal called outside of a runtime")
+    })
+}

@@ -50,7 +50,7 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use dump::{Dump, TaskInfo, TaskState};
+pub use dump::{Dump, TaskInfo, TaskState, dump_on_signal};
 pub(crate) use dump::{DumpRequest, task_info};
 pub use trace::TraceTarget;
 pub(crate) use trace::{ChromeTrace, Phase, TurnTrace};
