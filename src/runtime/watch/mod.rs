@@ -117,9 +117,12 @@ impl fmt::Display for SlowPoll {
     }
 }
 
+/// A callback set with [`crate::Builder::on_slow_poll`].
+pub(crate) type SlowPollCallback = Arc<dyn Fn(&SlowPoll) + Send + Sync>;
+
 /// Where reports go: a callback, or one line on stderr.
 #[derive(Clone)]
-pub(crate) struct Reporter(Option<Arc<dyn Fn(&SlowPoll) + Send + Sync>>);
+pub(crate) struct Reporter(Option<SlowPollCallback>);
 
 impl Reporter {
     fn report(&self, slow: &SlowPoll) {
@@ -138,7 +141,7 @@ pub(crate) struct WatchConfig {
     /// Report pool jobs that waited in the queue longer than this.
     pub(crate) queue_wait: Option<Duration>,
     /// Where reports go.
-    pub(crate) reporter: Option<Arc<dyn Fn(&SlowPoll) + Send + Sync>>,
+    pub(crate) reporter: Option<SlowPollCallback>,
     /// Where the loop trace goes, if anywhere.
     pub(crate) trace: Option<TraceTarget>,
 }
