@@ -289,13 +289,15 @@ impl Core {
         self.tasks_polled.set(self.tasks_polled.get() + 1);
         self.polls_since_os.set(self.polls_since_os.get() + 1);
         let mut cx = Context::from_waker(&waker);
-        let watched = self.watch.poll_begin();
-        // `TaskFuture` catches panics of the user's future itself.
-        let ready = future.as_mut().poll(&mut cx).is_ready();
-        if let Some(start) = watched {
-            let at = || future.header().spawned_at();
-            self.watch.poll_end(start, Some(id), at);
-        }
+        // `TaskFuture` catches panics of the user's future itself. With
+        // nothing watching, the watch costs this one branch.
+        let ready = if self.watch.is_on() {
+            let at = future.header().spawned_at();
+            self.watch
+                .poll(Some(id), at, || future.as_mut().poll(&mut cx).is_ready())
+        } else {
+            future.as_mut().poll(&mut cx).is_ready()
+        };
         if ready {
             let task = self.tasks.borrow_mut().remove(id);
             drop((task, waker));
@@ -303,8 +305,8 @@ impl Core {
         } else if let Some(task) = self.tasks.borrow_mut().get_mut(id) {
             task.future = Some(future);
             task.waker = Some(waker);
-            task.polls += 1;
-            task.last_poll = Some(self.now());
+            task.polls = task.polls.wrapping_add(1);
+            task.last_poll = self.watch.turn_millis();
         }
     }
 
@@ -431,7 +433,7 @@ impl Core {
 
     /// Every live task; see `runtime/watch/dump.rs`.
     pub(crate) fn dump(&self) -> Vec<TaskInfo> {
-        let now = Instant::now();
+        let now = self.watch.millis_now();
         let tasks = self.tasks.borrow();
         tasks
             .iter()

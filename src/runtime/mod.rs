@@ -144,11 +144,13 @@ impl Runtime {
         loop {
             if main.take_woken() {
                 self.core.note_main_poll();
-                let watched = self.core.watch.poll_begin();
-                let poll = future.as_mut().poll(&mut cx);
-                if let Some(start) = watched {
-                    self.core.watch.poll_end(start, None, || at);
-                }
+                let poll = if self.core.watch.is_on() {
+                    self.core
+                        .watch
+                        .poll(None, at, || future.as_mut().poll(&mut cx))
+                } else {
+                    future.as_mut().poll(&mut cx)
+                };
                 if let Poll::Ready(output) = poll {
                     return output;
                 }

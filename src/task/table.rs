@@ -16,7 +16,6 @@
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::Waker;
-use std::time::Instant;
 
 use slab::Slab;
 
@@ -30,6 +29,9 @@ pub(crate) type BoxFuture = Pin<Box<dyn RawTask>>;
 pub(crate) struct Task {
     /// Which occupant of the slot this is; see the module docs.
     generation: u32,
+    /// How many times the loop has polled the task (for the task dump);
+    /// it sits in what would be padding after `generation`.
+    pub(crate) polls: u32,
     /// The future. `None` while the loop is polling it: the loop takes it out
     /// of the table for the poll, so that the task may spawn (and so insert
     /// into the table) without a double borrow.
@@ -41,10 +43,10 @@ pub(crate) struct Task {
     /// Where the task was spawned, kept here too so that the task dump can
     /// name a task while its future is out of the table being polled.
     pub(crate) spawned_at: &'static Location<'static>,
-    /// How many times the loop has polled the task (for the task dump).
-    pub(crate) polls: u64,
-    /// The start of the turn of the task's last poll (for the task dump).
-    pub(crate) last_poll: Option<Instant>,
+    /// When the turn of the task's last poll began, in milliseconds on the
+    /// loop's watch clock plus one; 0 before the first poll (for the task
+    /// dump: a `u32` store per poll, where an `Instant` would be two).
+    pub(crate) last_poll: u32,
 }
 
 /// All the tasks of one loop. See the module docs.
@@ -69,11 +71,11 @@ impl TaskTable {
         let spawned_at = future.header().spawned_at();
         entry.insert(Task {
             generation,
+            polls: 0,
             future: Some(future),
             waker: Some(waker),
             spawned_at,
-            polls: 0,
-            last_poll: None,
+            last_poll: 0,
         });
         id
     }

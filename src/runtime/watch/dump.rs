@@ -22,15 +22,16 @@
 //! answer; that is what the slow-poll detector is for.
 //!
 //! "Time since the last poll" is measured from the start of the turn in
-//! which that poll happened: the loop reads the clock once per turn, not
-//! once per poll.
+//! which that poll happened, to the millisecond: the loop reads the clock
+//! once per turn, not once per poll, and a poll only stores that turn's
+//! millisecond count (a `u32`) in the task's slot.
 
 use std::future::Future;
 use std::io;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sync::oneshot;
 use crate::task::TaskId;
@@ -60,7 +61,8 @@ pub struct TaskInfo {
     pub state: TaskState,
     /// How many times the loop has polled it.
     pub polls: u64,
-    /// How long ago its last poll's turn began; `None` if never polled.
+    /// How long ago its last poll's turn began, to the millisecond; `None`
+    /// if never polled.
     pub since_last_poll: Option<Duration>,
 }
 
@@ -85,8 +87,9 @@ impl std::fmt::Display for TaskInfo {
     }
 }
 
-/// The dump line of the task `id` in `task`'s slot, at time `now`.
-pub(crate) fn task_info(id: TaskId, task: &Task, now: Instant) -> TaskInfo {
+/// The dump line of the task `id` in `task`'s slot, at `now_millis` on
+/// the loop's watch clock (see `Task::last_poll`).
+pub(crate) fn task_info(id: TaskId, task: &Task, now_millis: u32) -> TaskInfo {
     let state = match &task.future {
         None => TaskState::Running,
         Some(future) if future.header().is_scheduled() => TaskState::Scheduled,
@@ -96,8 +99,9 @@ pub(crate) fn task_info(id: TaskId, task: &Task, now: Instant) -> TaskInfo {
         id,
         spawned_at: task.spawned_at,
         state,
-        polls: task.polls,
-        since_last_poll: task.last_poll.map(|t| now.saturating_duration_since(t)),
+        polls: u64::from(task.polls),
+        since_last_poll: (task.last_poll != 0)
+            .then(|| Duration::from_millis(u64::from(now_millis.saturating_sub(task.last_poll)))),
     }
 }
 

@@ -232,6 +232,17 @@ pub(crate) struct Watch {
     longest_poll: Cell<Duration>,
     /// `None` unless the detector or the trace is on.
     active: Option<Box<Active>>,
+    /// Time zero of the millisecond clock the task dump uses.
+    epoch: Instant,
+    /// `millis_since(epoch, start of this turn)`.
+    turn_millis: Cell<u32>,
+}
+
+/// Milliseconds from `epoch` to `now`, plus one so that 0 can mean
+/// "never"; saturates after 49 days.
+fn millis_since(epoch: Instant, now: Instant) -> u32 {
+    let millis = now.saturating_duration_since(epoch).as_millis();
+    u32::try_from(millis.saturating_add(1)).unwrap_or(u32::MAX)
 }
 
 impl Watch {
@@ -247,6 +258,8 @@ impl Watch {
             entered: Cell::new(None),
             longest_poll: Cell::new(Duration::ZERO),
             active,
+            epoch: Instant::now(),
+            turn_millis: Cell::new(1),
         }
     }
 
@@ -258,6 +271,7 @@ impl Watch {
     /// Phase 1 began at `now`: a new turn.
     pub(crate) fn turn_begin(&self, now: Instant) {
         self.turns.set(self.turns.get() + 1);
+        self.turn_millis.set(millis_since(self.epoch, now));
         if let Some(trace) = self.trace() {
             trace
                 .borrow_mut()
@@ -326,36 +340,33 @@ impl Watch {
         }
     }
 
-    /// Before a poll: what `poll_end` needs, if anyone watches polls. The
-    /// one branch a poll pays when nothing is on.
+    /// Whether anyone watches polls (the detector or the trace): the one
+    /// branch a poll pays when nothing is on.
     #[inline]
-    pub(crate) fn poll_begin(&self) -> Option<PollStart> {
-        let active = self.active.as_deref()?;
-        Some(PollStart {
-            number: active.watchdog.as_ref().map_or(0, Watchdog::poll_begin),
-            at: active.trace.is_some().then(Instant::now),
-        })
+    pub(crate) fn is_on(&self) -> bool {
+        self.active.is_some()
     }
 
-    /// After a poll that `poll_begin` saw start: report it if the watchdog
-    /// found it slow, trace it. `spawned_at` is only called if needed.
-    pub(crate) fn poll_end(
+    /// Runs `poll` (one poll of a task, or of the `block_on` future when
+    /// `task` is `None`) under watch: the watchdog sees it start and end,
+    /// the trace times it. Called only when `is_on`.
+    pub(crate) fn poll<R>(
         &self,
-        start: PollStart,
         task: Option<TaskId>,
-        spawned_at: impl Fn() -> &'static Location<'static>,
-    ) {
+        spawned_at: &'static Location<'static>,
+        poll: impl FnOnce() -> R,
+    ) -> R {
         let Some(active) = self.active.as_deref() else {
-            return;
+            return poll();
         };
-        let slow = active
-            .watchdog
-            .as_ref()
-            .and_then(|w| w.poll_end(start.number));
-        if let (Some(trace), Some(started)) = (&active.trace, start.at) {
+        let number = active.watchdog.as_ref().map_or(0, Watchdog::poll_begin);
+        let started = active.trace.is_some().then(Instant::now);
+        let output = poll();
+        let slow = active.watchdog.as_ref().and_then(|w| w.poll_end(number));
+        if let (Some(trace), Some(started)) = (&active.trace, started) {
             let now = Instant::now();
             self.note_poll(now - started);
-            trace.borrow_mut().poll(task, spawned_at(), started, now);
+            trace.borrow_mut().poll(task, spawned_at, started, now);
         }
         if let Some(took) = slow {
             self.note_poll(took);
@@ -366,10 +377,23 @@ impl Watch {
             active.reporter.report(&SlowPoll {
                 kind,
                 task,
-                spawned_at: spawned_at(),
+                spawned_at,
                 duration: took,
             });
         }
+        output
+    }
+
+    /// The start of this turn on the watch clock, in milliseconds plus one
+    /// (0 means "never"): what a task's slot records at each poll.
+    #[inline]
+    pub(crate) fn turn_millis(&self) -> u32 {
+        self.turn_millis.get()
+    }
+
+    /// The watch clock now, in milliseconds plus one.
+    pub(crate) fn millis_now(&self) -> u32 {
+        millis_since(self.epoch, Instant::now())
     }
 
     fn note_poll(&self, took: Duration) {
@@ -422,14 +446,6 @@ impl Watch {
             events: self.events.get(),
         }
     }
-}
-
-/// What `poll_begin` hands to `poll_end`.
-pub(crate) struct PollStart {
-    /// The poll's number for the watchdog (0 without one).
-    number: u64,
-    /// When it began, if traced.
-    at: Option<Instant>,
 }
 
 /// What the blocking pool's threads watch: queue waits, and job slices for
