@@ -292,9 +292,9 @@ impl Core {
         // `TaskFuture` catches panics of the user's future itself. With
         // nothing watching, the watch costs this one branch.
         let ready = if self.watch.is_on() {
-            let at = future.header().spawned_at();
-            self.watch
-                .poll(Some(id), at, || future.as_mut().poll(&mut cx).is_ready())
+            let poll = |f: &mut BoxFuture| f.as_mut().poll(&mut cx).is_ready();
+            let at = |f: &BoxFuture| f.header().spawned_at();
+            self.watch.poll(Some(id), &mut future, poll, at)
         } else {
             future.as_mut().poll(&mut cx).is_ready()
         };

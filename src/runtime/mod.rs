@@ -18,7 +18,7 @@ pub(crate) mod watch;
 
 use std::future::Future;
 use std::panic::Location;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -145,9 +145,8 @@ impl Runtime {
             if main.take_woken() {
                 self.core.note_main_poll();
                 let poll = if self.core.watch.is_on() {
-                    self.core
-                        .watch
-                        .poll(None, at, || future.as_mut().poll(&mut cx))
+                    let poll = |f: &mut Pin<&mut F>| f.as_mut().poll(&mut cx);
+                    self.core.watch.poll(None, &mut future, poll, |_| at)
                 } else {
                     future.as_mut().poll(&mut cx)
                 };

@@ -347,41 +347,69 @@ impl Watch {
         self.active.is_some()
     }
 
-    /// Runs `poll` (one poll of a task, or of the `block_on` future when
-    /// `task` is `None`) under watch: the watchdog sees it start and end,
-    /// the trace times it. Called only when `is_on`.
-    pub(crate) fn poll<R>(
+    /// Runs `poll` on `state` (one poll of a task, or of the `block_on`
+    /// future when `task` is `None`) under watch: the watchdog sees it start
+    /// and end, the trace times it. `spawned_at` names the poll's task, and
+    /// is only called when needed (a report, or the trace). Called only
+    /// when `is_on`.
+    #[inline]
+    pub(crate) fn poll<S: ?Sized, R>(
         &self,
         task: Option<TaskId>,
-        spawned_at: &'static Location<'static>,
-        poll: impl FnOnce() -> R,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        spawned_at: impl FnOnce(&S) -> &'static Location<'static>,
     ) -> R {
         let Some(active) = self.active.as_deref() else {
-            return poll();
+            return poll(state);
         };
-        let number = active.watchdog.as_ref().map_or(0, Watchdog::poll_begin);
-        let started = active.trace.is_some().then(Instant::now);
-        let output = poll();
-        let slow = active.watchdog.as_ref().and_then(|w| w.poll_end(number));
-        if let (Some(trace), Some(started)) = (&active.trace, started) {
-            let now = Instant::now();
-            self.note_poll(now - started);
-            trace.borrow_mut().poll(task, spawned_at, started, now);
+        match (&active.watchdog, &active.trace) {
+            // The detector alone: a store before, a load after.
+            (Some(watchdog), None) => {
+                let number = watchdog.poll_begin();
+                let output = poll(state);
+                if let Some(took) = watchdog.poll_end(number) {
+                    self.report_slow(active, task, spawned_at(state), took);
+                }
+                output
+            }
+            (watchdog, Some(trace)) => {
+                let number = watchdog.as_ref().map_or(0, Watchdog::poll_begin);
+                let started = Instant::now();
+                let output = poll(state);
+                let now = Instant::now();
+                let at = spawned_at(state);
+                self.note_poll(now - started);
+                trace.borrow_mut().poll(task, at, started, now);
+                if let Some(took) = watchdog.as_ref().and_then(|w| w.poll_end(number)) {
+                    self.report_slow(active, task, at, took);
+                }
+                output
+            }
+            (None, None) => poll(state),
         }
-        if let Some(took) = slow {
-            self.note_poll(took);
-            let kind = match task {
-                Some(_) => SlowPollKind::Task,
-                None => SlowPollKind::BlockOn,
-            };
-            active.reporter.report(&SlowPoll {
-                kind,
-                task,
-                spawned_at,
-                duration: took,
-            });
-        }
-        output
+    }
+
+    /// Reports a slow poll.
+    #[cold]
+    fn report_slow(
+        &self,
+        active: &Active,
+        task: Option<TaskId>,
+        spawned_at: &'static Location<'static>,
+        took: Duration,
+    ) {
+        self.note_poll(took);
+        let kind = match task {
+            Some(_) => SlowPollKind::Task,
+            None => SlowPollKind::BlockOn,
+        };
+        active.reporter.report(&SlowPoll {
+            kind,
+            task,
+            spawned_at,
+            duration: took,
+        });
     }
 
     /// The start of this turn on the watch clock, in milliseconds plus one
