@@ -188,21 +188,22 @@ impl WatchConfig {
             chrome: chrome.clone(),
         });
         let watchdog = self.slow_poll.map(Watchdog::start).transpose()?;
-        let active = (watchdog.is_some() || trace.is_some()).then(|| {
+        let traced = trace.is_some();
+        let active = (watchdog.is_some() || traced).then(|| {
             Box::new(Active {
-                watchdog,
                 reporter,
                 trace: trace.map(RefCell::new),
             })
         });
-        Ok((Watch::new(active), pool))
+        let mut watch = Watch::new(active);
+        watch.watchdog = watchdog;
+        watch.traced = traced;
+        Ok((watch, pool))
     }
 }
 
 /// What is on when someone watches: the detector and/or the trace.
 struct Active {
-    /// Times polls for the slow-poll detector, if it is on.
-    watchdog: Option<Watchdog>,
     /// Where reports go.
     reporter: Reporter,
     /// The turn being traced, and where finished turns go.
@@ -232,6 +233,11 @@ pub(crate) struct Watch {
     longest_poll: Cell<Duration>,
     /// `None` unless the detector or the trace is on.
     active: Option<Box<Active>>,
+    /// Times polls for the slow-poll detector, if it is on. Kept out of
+    /// `active`'s box: the detector's path runs on every poll.
+    watchdog: Option<Watchdog>,
+    /// Whether the trace is on (then every poll takes the slow path).
+    traced: bool,
     /// Time zero of the millisecond clock the task dump uses.
     epoch: Instant,
     /// `millis_since(epoch, start of this turn)`.
@@ -258,6 +264,8 @@ impl Watch {
             entered: Cell::new(None),
             longest_poll: Cell::new(Duration::ZERO),
             active,
+            watchdog: None,
+            traced: false,
             epoch: Instant::now(),
             turn_millis: Cell::new(1),
         }
@@ -360,41 +368,37 @@ impl Watch {
         poll: impl FnOnce(&mut S) -> R,
         spawned_at: impl FnOnce(&S) -> &'static Location<'static>,
     ) -> R {
-        let Some(active) = self.active.as_deref() else {
+        if !self.traced
+            && let Some(watchdog) = &self.watchdog
+        {
+            // The detector alone: a store before, a load after.
+            let number = watchdog.poll_begin();
+            let output = poll(state);
+            if let Some(took) = watchdog.poll_end(number) {
+                self.report_slow(task, spawned_at(state), took);
+            }
+            return output;
+        }
+        let Some(trace) = self.active.as_deref().and_then(|a| a.trace.as_ref()) else {
             return poll(state);
         };
-        match (&active.watchdog, &active.trace) {
-            // The detector alone: a store before, a load after.
-            (Some(watchdog), None) => {
-                let number = watchdog.poll_begin();
-                let output = poll(state);
-                if let Some(took) = watchdog.poll_end(number) {
-                    self.report_slow(active, task, spawned_at(state), took);
-                }
-                output
-            }
-            (watchdog, Some(trace)) => {
-                let number = watchdog.as_ref().map_or(0, Watchdog::poll_begin);
-                let started = Instant::now();
-                let output = poll(state);
-                let now = Instant::now();
-                let at = spawned_at(state);
-                self.note_poll(now - started);
-                trace.borrow_mut().poll(task, at, started, now);
-                if let Some(took) = watchdog.as_ref().and_then(|w| w.poll_end(number)) {
-                    self.report_slow(active, task, at, took);
-                }
-                output
-            }
-            (None, None) => poll(state),
+        let number = self.watchdog.as_ref().map_or(0, Watchdog::poll_begin);
+        let started = Instant::now();
+        let output = poll(state);
+        let now = Instant::now();
+        let at = spawned_at(state);
+        self.note_poll(now - started);
+        trace.borrow_mut().poll(task, at, started, now);
+        if let Some(took) = self.watchdog.as_ref().and_then(|w| w.poll_end(number)) {
+            self.report_slow(task, at, took);
         }
+        output
     }
 
     /// Reports a slow poll.
     #[cold]
     fn report_slow(
         &self,
-        active: &Active,
         task: Option<TaskId>,
         spawned_at: &'static Location<'static>,
         took: Duration,
@@ -403,6 +407,9 @@ impl Watch {
         let kind = match task {
             Some(_) => SlowPollKind::Task,
             None => SlowPollKind::BlockOn,
+        };
+        let Some(active) = self.active.as_deref() else {
+            return;
         };
         active.reporter.report(&SlowPoll {
             kind,
@@ -432,7 +439,7 @@ impl Watch {
 
     /// Nothing runs: the loop is about to sleep, or leaves `block_on`.
     fn idle(&self) {
-        if let Some(watchdog) = self.active.as_ref().and_then(|a| a.watchdog.as_ref()) {
+        if let Some(watchdog) = &self.watchdog {
             watchdog.idle();
         }
     }
@@ -443,7 +450,7 @@ impl Watch {
         if let Some(trace) = self.trace() {
             trace.borrow_mut().finish();
         }
-        if let Some(watchdog) = self.active.as_ref().and_then(|a| a.watchdog.as_ref()) {
+        if let Some(watchdog) = &self.watchdog {
             watchdog.stop();
         }
     }
