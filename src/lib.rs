@@ -109,4 +109,6 @@ mod book {
     #[cfg(feature = "http")]
     #[doc = include_str!("../docs/10-http.md")]
     struct Http;
+    #[doc = include_str!("../docs/12-watching-the-loop.md")]
+    struct WatchingTheLoop;
 }

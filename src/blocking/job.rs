@@ -16,8 +16,9 @@
 //!      (a remote wake of the task that awaits it)
 //! ```
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::task::JoinError;
 use crate::task::join::JoinSlot;
@@ -28,6 +29,12 @@ pub(crate) trait Job: Send {
     /// (for jobs that are not mandatory) the pool is shutting down: then the
     /// closure is dropped unrun. The outcome is kept for the drop.
     fn run(&mut self, shutting_down: bool);
+
+    /// Where the job was spawned (for the queue-wait alarm and the trace).
+    fn spawned_at(&self) -> &'static Location<'static>;
+
+    /// When the job was queued, if the pool is watched (queue-wait alarm).
+    fn queued_at(&self) -> Option<Instant>;
 }
 
 /// A closure `F` whose result `R` goes to a `JoinSlot<R>`.
@@ -42,6 +49,9 @@ pub(crate) struct BlockingJob<F, R> {
     /// are mandatory: a write that `poll_write` has reported as accepted
     /// must reach the file even if the runtime is dropped right after.
     mandatory: bool,
+    /// When the job entered the queue; only read when the pool is watched,
+    /// so only set then (a clock read per job is not free).
+    queued_at: Option<Instant>,
 }
 
 impl<F, R> BlockingJob<F, R> {
@@ -51,7 +61,14 @@ impl<F, R> BlockingJob<F, R> {
             outcome: None,
             slot,
             mandatory,
+            queued_at: None,
         }
+    }
+
+    /// Records when the job was queued.
+    pub(crate) fn queued_at(mut self, at: Option<Instant>) -> BlockingJob<F, R> {
+        self.queued_at = at;
+        self
     }
 }
 
@@ -71,6 +88,14 @@ where
         } else {
             catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic)
         });
+    }
+
+    fn spawned_at(&self) -> &'static Location<'static> {
+        self.slot.header.spawned_at()
+    }
+
+    fn queued_at(&self) -> Option<Instant> {
+        self.queued_at
     }
 }
 

@@ -82,12 +82,14 @@ use crate::task::JoinHandle;
 /// # Panics
 /// Outside of a runtime; use [`crate::Handle::spawn_blocking`] from other
 /// threads.
+#[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    context::with_core(|core| core.shared.blocking.spawn(f)).expect(
+    let at = std::panic::Location::caller();
+    context::with_core(|core| core.shared.blocking.spawn_at(f, at)).expect(
         "evloop::spawn_blocking called outside of a runtime: \
          call it inside Runtime::block_on, or use Handle::spawn_blocking",
     )

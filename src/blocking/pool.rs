@@ -58,7 +58,8 @@
 //! were running have finished and no pool thread is left.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -66,6 +67,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::job::{BlockingJob, Job};
+use crate::runtime::watch::PoolWatch;
 use crate::task::JoinHandle;
 use crate::task::join::JoinSlot;
 
@@ -105,6 +107,10 @@ struct Inner {
     max_threads: usize,
     /// How long a thread waits for a job before it exits.
     keep_alive: Duration,
+    /// Jobs run (or skipped) and delivered, for the metrics.
+    completed: AtomicU64,
+    /// The queue-wait alarm and the trace, when the runtime is watched.
+    watch: Option<PoolWatch>,
 }
 
 /// What `spawn`, retiring threads and `shutdown` change together.
@@ -142,35 +148,71 @@ impl Pool {
                 shutting_down: AtomicBool::new(false),
                 max_threads: max_threads.max(1),
                 keep_alive,
+                completed: AtomicU64::new(0),
+                watch: None,
             }),
         }
     }
 
+    /// The same pool, watched by `watch` (see `runtime/watch/`).
+    pub(crate) fn watched(mut self, watch: Option<PoolWatch>) -> Pool {
+        Arc::get_mut(&mut self.inner)
+            .expect("a pool is watched before any thread shares it")
+            .watch = watch;
+        self
+    }
+
+    /// Copies the pool's counts into `metrics`.
+    pub(crate) fn fill_metrics(&self, metrics: &mut crate::RuntimeMetrics) {
+        metrics.blocking_threads = self.inner.lock().workers.len();
+        metrics.blocking_idle = self.inner.idle.load(Ordering::SeqCst);
+        metrics.blocking_queued = self.inner.receiver.len();
+        metrics.blocking_jobs_done = self.inner.completed.load(Ordering::Relaxed);
+    }
+
     /// Runs `f` on a pool thread; a queued `f` is skipped at shutdown.
+    #[track_caller]
     pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_job(f, false)
+        self.spawn_job(f, false, Location::caller())
+    }
+
+    /// As [`Pool::spawn`], for a job spawned at `at`.
+    pub(crate) fn spawn_at<F, R>(&self, f: F, at: &'static Location<'static>) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.spawn_job(f, false, at)
     }
 
     /// Runs `f` on a pool thread, even if the runtime shuts down first.
+    #[track_caller]
     pub(crate) fn spawn_mandatory<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_job(f, true)
+        self.spawn_job(f, true, Location::caller())
     }
 
-    fn spawn_job<F, R>(&self, f: F, mandatory: bool) -> JoinHandle<R>
+    fn spawn_job<F, R>(
+        &self,
+        f: F,
+        mandatory: bool,
+        at: &'static Location<'static>,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let slot = Arc::new(JoinSlot::new(None));
-        let job: Box<dyn Job> = Box::new(BlockingJob::new(f, slot.clone(), mandatory));
+        let slot = Arc::new(JoinSlot::spawned_at(None, at));
+        let queued_at = self.inner.watch.as_ref().map(|_| Instant::now());
+        let job = BlockingJob::new(f, slot.clone(), mandatory).queued_at(queued_at);
+        let job: Box<dyn Job> = Box::new(job);
         // Jobs that cannot run are dropped (and so deliver "cancelled")
         // after the lock is released: delivering wakes a waker.
         let refused = self.send(job);
@@ -312,7 +354,9 @@ impl Inner {
             match received {
                 Ok(mut job) => {
                     self.cover_for_me();
+                    let started = self.job_taken(&*job);
                     job.run(self.shutting_down.load(Ordering::SeqCst));
+                    self.job_ran(id, &*job, started);
                     // Count ourselves idle *before* delivering the outcome:
                     // the task it wakes often spawns the next job at once,
                     // and should find this thread rather than start another.
@@ -321,6 +365,7 @@ impl Inner {
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(job)));
                     self.in_flight.fetch_sub(1, Ordering::SeqCst);
                     self.activity.fetch_add(1, Ordering::Relaxed);
+                    self.completed.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if self.retire(id) {
@@ -331,6 +376,21 @@ impl Inner {
                 // Shut down and drained; `shutdown` joins us.
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+        }
+    }
+
+    /// A pool thread took `job`: sound the queue-wait alarm if it waited
+    /// too long; returns the start time if job runs are traced.
+    fn job_taken(&self, job: &dyn Job) -> Option<Instant> {
+        let watch = self.watch.as_ref()?;
+        watch.job_taken(job.queued_at(), job.spawned_at());
+        watch.traces_jobs().then(Instant::now)
+    }
+
+    /// Pool thread `worker` ran `job` from `started` (if traced) to now.
+    fn job_ran(&self, worker: usize, job: &dyn Job, started: Option<Instant>) {
+        if let (Some(watch), Some(started)) = (&self.watch, started) {
+            watch.job_ran(worker, job.spawned_at(), started);
         }
     }
 

@@ -311,6 +311,12 @@ impl Reactor {
     ///
     /// The caller wakes them after releasing its borrow of the reactor:
     /// waking may run code that touches the reactor again.
+    /// How many events the last `poll` returned (the eventfd's included):
+    /// for the metrics and the loop trace.
+    pub(crate) fn last_event_count(&self) -> usize {
+        self.events.iter().count()
+    }
+
     pub(crate) fn poll(
         &mut self,
         timeout: Option<Duration>,

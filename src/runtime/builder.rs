@@ -1,12 +1,14 @@
 //! `Builder`: a runtime's settings, chosen before it starts.
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Runtime;
 use super::core::Core;
 use super::handle::Shared;
+use super::watch::{SlowPoll, TraceTarget, WatchConfig};
 use crate::blocking::Pool;
 use crate::reactor::{Reactor, WAKER_TOKEN};
 
@@ -38,6 +40,8 @@ pub struct Builder {
     blocking_keep_alive: Duration,
     /// Whether file reads first try the page cache on the loop's thread.
     inline_file_reads: bool,
+    /// The slow-poll detector, queue-wait alarm and loop trace settings.
+    watch: WatchConfig,
 }
 
 impl Default for Builder {
@@ -59,6 +63,7 @@ impl Builder {
             max_blocking_threads,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             inline_file_reads: true,
+            watch: WatchConfig::from_env(),
         }
     }
 
@@ -96,17 +101,78 @@ impl Builder {
         self
     }
 
+    /// Reports every poll of a task (or of the `block_on` future) that
+    /// takes longer than `threshold`, and every blocking-pool job that
+    /// waited longer than `threshold` in the pool's queue: once each, with
+    /// the task id and the line that spawned it, as one line on stderr (or
+    /// to [`Builder::on_slow_poll`]). `EVLOOP_DEBUG=1` sets 100 ms, asyncio's
+    /// debug default. A watchdog thread times the polls (see
+    /// `runtime/watch/watchdog.rs`): the loop itself reads no clock per
+    /// poll, and the durations reported are short by at most a tenth of the
+    /// threshold.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = evloop::Runtime::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(50))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.watch.slow_poll = Some(threshold);
+        self.watch.queue_wait = Some(threshold);
+        self
+    }
+
+    /// Sets the queue-wait alarm alone: blocking-pool jobs that waited in
+    /// the queue longer than `threshold` are reported ([`SlowPoll`] with
+    /// kind `QueueWait`). `slow_poll_threshold` sets it too.
+    pub fn pool_queue_wait_threshold(mut self, threshold: Duration) -> Builder {
+        self.watch.queue_wait = Some(threshold);
+        self
+    }
+
+    /// Sends slow-poll and queue-wait reports to `callback` instead of
+    /// stderr. It runs on the loop's thread for polls, on a pool thread
+    /// for queue waits; it must not block.
+    pub fn on_slow_poll(mut self, callback: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Builder {
+        self.watch.reporter = Some(Arc::new(callback));
+        self
+    }
+
+    /// Traces every turn of the loop: [`TraceTarget::Stderr`] prints one
+    /// line per turn, [`TraceTarget::File`] writes a Chrome trace-event
+    /// JSON file for Perfetto. `EVLOOP_TRACE=stderr` or
+    /// `EVLOOP_TRACE=path.json` does the same without a rebuild.
+    pub fn trace(mut self, target: TraceTarget) -> Builder {
+        self.watch.trace = Some(target);
+        self
+    }
+
+    /// Shorthand for `trace(TraceTarget::File(path))`.
+    pub fn trace_file(self, path: impl Into<PathBuf>) -> Builder {
+        self.trace(TraceTarget::File(path.into()))
+    }
+
     /// Creates the runtime: an epoll instance, its eventfd waker and an
     /// (empty) blocking pool. No thread is started.
+    ///
+    /// # Errors
+    /// If the OS refuses the epoll instance or the eventfd, or the trace
+    /// file cannot be created (the error names the path).
     pub fn build(self) -> io::Result<Runtime> {
+        let (watch, pool_watch) = self.watch.start()?;
         let reactor = Reactor::new(self.event_capacity)?;
         let unparker = mio::Waker::new(reactor.registry(), WAKER_TOKEN)?;
         let registry = reactor.registry().try_clone()?;
         let (sender, receiver) = crossbeam_channel::unbounded();
-        let pool = Pool::new(self.max_blocking_threads, self.blocking_keep_alive);
+        let pool =
+            Pool::new(self.max_blocking_threads, self.blocking_keep_alive).watched(pool_watch);
         let mut shared = Shared::new(sender, unparker, registry, pool);
         shared.inline_file_reads = self.inline_file_reads;
         let shared = Arc::new(shared);
-        Ok(Runtime::from_core(Core::new(shared, receiver, reactor)))
+        let mut core = Core::new(shared, receiver, reactor);
+        core.watch = watch;
+        Ok(Runtime::from_core(core))
     }
 }

@@ -41,7 +41,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::task::{Context, Wake, Waker};
@@ -50,6 +50,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::handle::{Injected, Shared};
+use super::watch::{Phase, TaskInfo, Watch, task_info};
 use crate::reactor::Reactor;
 use crate::task::TaskId;
 use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
@@ -92,6 +93,9 @@ pub(crate) struct Core {
     /// Polls (tasks and the `block_on` future) since the last `epoll_wait`:
     /// the loop may skip going to the OS only while this is under `BUDGET`.
     polls_since_os: Cell<usize>,
+    /// Counters, and the slow-poll detector and trace when they are on
+    /// (see `runtime/watch/`).
+    pub(crate) watch: Watch,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task: the
@@ -156,6 +160,7 @@ impl Core {
             tasks_polled: Cell::new(0),
             os_polls: Cell::new(0),
             polls_since_os: Cell::new(0),
+            watch: Watch::off(),
         }
     }
 
@@ -171,11 +176,24 @@ impl Core {
     }
 
     /// Spawns a future on this loop.
+    #[track_caller]
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
-        let slot = Arc::new(JoinSlot::new(Some(self.shared.clone())));
+        self.spawn_at(future, Location::caller())
+    }
+
+    /// Spawns a future on this loop, recording `at` as its spawn location.
+    pub(crate) fn spawn_at<F>(
+        &self,
+        future: F,
+        at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let slot = Arc::new(JoinSlot::spawned_at(Some(self.shared.clone()), at));
         let waker = Waker::from(slot.clone());
         self.insert(Box::pin(TaskFuture::new(future, slot.clone())), waker);
         JoinHandle::new(slot)
@@ -190,6 +208,7 @@ impl Core {
             return;
         }
         future.header().set_scheduled();
+        self.watch.spawned();
         let id = self.tasks.borrow_mut().insert(future, waker);
         self.push_ready(id);
     }
@@ -228,9 +247,12 @@ impl Core {
     fn fire_timers(&self) {
         self.now.set(Instant::now());
         let mut wakers = self.wake_buffer.take();
+        self.watch.turn_begin(self.now());
         self.timers.borrow_mut().fire_due(self.now(), &mut wakers);
+        self.watch.timers_fired(wakers.len());
         wakers.drain(..).for_each(Waker::wake);
         self.wake_buffer.replace(wakers);
+        self.watch.phase_end(Phase::Timers);
     }
 
     /// Phase 3: poll ready tasks, as many as the budget has left: at most
@@ -238,10 +260,11 @@ impl Core {
     fn run_ready_tasks(&self) {
         for _ in self.polls_since_os.get()..BUDGET {
             let Some(id) = self.run_queue.borrow_mut().pop_front() else {
-                return;
+                break;
             };
             self.run_task(id);
         }
+        self.watch.phase_end(Phase::Tasks);
     }
 
     /// Polls one task, or drops it if it was aborted.
@@ -274,20 +297,32 @@ impl Core {
         self.tasks_polled.set(self.tasks_polled.get() + 1);
         self.polls_since_os.set(self.polls_since_os.get() + 1);
         let mut cx = Context::from_waker(&waker);
-        // `TaskFuture` catches panics of the user's future itself.
-        if future.as_mut().poll(&mut cx).is_ready() {
+        // `TaskFuture` catches panics of the user's future itself. With
+        // nothing watching, the watch costs this one branch.
+        let ready = if self.watch.is_on() {
+            let poll = |f: &mut BoxFuture| f.as_mut().poll(&mut cx).is_ready();
+            let at = |f: &BoxFuture| f.header().spawned_at();
+            self.watch.poll(Some(id), &mut future, poll, at)
+        } else {
+            future.as_mut().poll(&mut cx).is_ready()
+        };
+        if ready {
             let task = self.tasks.borrow_mut().remove(id);
             drop((task, waker));
             drop_quietly(future);
         } else if let Some(task) = self.tasks.borrow_mut().get_mut(id) {
             task.future = Some(future);
             task.waker = Some(waker);
+            task.polls = task.polls.wrapping_add(1);
+            task.last_poll = self.watch.turn_millis();
         }
     }
 
     /// Phase 2: take in what other threads sent.
     fn drain_injected(&self) {
+        let mut received = 0;
         while let Ok(message) = self.inject.try_recv() {
+            received += 1;
             match message {
                 Injected::Wake(id) => self.push_ready(id),
                 Injected::Spawn(task) => self.insert(task.future, task.waker),
@@ -299,8 +334,13 @@ impl Core {
                     let waker = self.timers.borrow_mut().cancel(key);
                     drop(waker); // after the borrow: a waker's drop may run any code
                 }
+                Injected::Dump(answer) => {
+                    let _ = answer.send(self.dump()); // the asker may have left
+                }
             }
         }
+        self.watch.injected(received);
+        self.watch.phase_end(Phase::Inject);
     }
 
     /// Phase 4: how long phase 5 may sleep.
@@ -335,10 +375,14 @@ impl Core {
 
     /// Phase 5: wait for I/O events and wake the tasks they concern.
     fn poll_os(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.watch.phase_end(Phase::Timeout);
         self.os_polls.set(self.os_polls.get() + 1);
         self.polls_since_os.set(0);
         let mut wakers = self.wake_buffer.take();
+        let slept = self.watch.sleep_begin(timeout);
         let result = self.reactor.borrow_mut().poll(timeout, &mut wakers);
+        let events = self.reactor.borrow().last_event_count();
+        self.watch.sleep_end(slept, events);
         self.shared.sleeping.store(false, Ordering::SeqCst);
         self.shared.notified.store(false, Ordering::SeqCst);
         wakers.drain(..).for_each(Waker::wake);
@@ -381,14 +425,28 @@ impl Core {
     }
 
     pub(crate) fn metrics(&self) -> crate::runtime::RuntimeMetrics {
-        crate::runtime::RuntimeMetrics {
+        let mut metrics = crate::runtime::RuntimeMetrics {
             tasks_polled: self.tasks_polled.get(),
             os_polls: self.os_polls.get(),
             unpark_writes: self.shared.unpark_writes.load(Ordering::Relaxed),
             live_tasks: self.tasks.borrow().len(),
             io_sources: self.reactor.borrow().len(),
             timers: self.timers.borrow().len(),
-        }
+            ..Default::default()
+        };
+        self.watch.fill(&mut metrics);
+        self.shared.blocking.fill_metrics(&mut metrics);
+        metrics
+    }
+
+    /// Every live task; see `runtime/watch/dump.rs`.
+    pub(crate) fn dump(&self) -> Vec<TaskInfo> {
+        let now = self.watch.millis_now();
+        let tasks = self.tasks.borrow();
+        tasks
+            .iter()
+            .map(|(id, task)| task_info(id, task, now))
+            .collect()
     }
 }
 

@@ -25,6 +25,7 @@
 //! writes the eventfd, or the loop sees the message and does not block.
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
@@ -33,6 +34,7 @@ use std::task::Waker;
 use crossbeam_channel::Sender;
 
 use super::context;
+use super::watch::{Dump, DumpRequest};
 use crate::blocking::Pool;
 use crate::reactor::IoToken;
 use crate::task::TaskId;
@@ -50,6 +52,8 @@ pub(crate) enum Injected {
     /// Remove this timer from the wheel (a `Sleep` dropped or moved away
     /// from its loop).
     CancelTimer(TimerKey),
+    /// List the live tasks and send the list back (`Handle::dump`).
+    Dump(DumpRequest),
 }
 
 /// A task spawned from another thread, on its way to the loop.
@@ -157,12 +161,14 @@ impl Handle {
     ///
     /// On the loop's own thread this is a local spawn; elsewhere the future
     /// travels through the injection queue and the loop is woken.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let slot = Arc::new(JoinSlot::new(Some(self.shared.clone())));
+        let at = Location::caller();
+        let slot = Arc::new(JoinSlot::spawned_at(Some(self.shared.clone()), at));
         let waker = Waker::from(slot.clone());
         let future = Box::pin(TaskFuture::new(future, slot.clone()));
         let mut task = Some(RemoteTask { future, waker });
@@ -181,12 +187,37 @@ impl Handle {
 
     /// Runs a blocking closure on this runtime's thread pool; see
     /// [`crate::spawn_blocking`].
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
         self.shared.blocking.spawn(f)
+    }
+
+    /// Lists the runtime's live tasks (see [`crate::Runtime::dump`]), from
+    /// any thread.
+    ///
+    /// The task table belongs to the loop, so the loop answers: on its own
+    /// thread the returned future is ready at once; from another thread the
+    /// request travels through the injection queue and the future resolves
+    /// once the loop has drained it, at its next turn. Await it on any
+    /// runtime (or `evloop::block_on` it on a plain thread).
+    ///
+    /// # Errors
+    /// `NotConnected` if the runtime is dropped before it answers. A loop
+    /// that is not running (`block_on` has returned) answers when it runs
+    /// again.
+    pub fn dump(&self) -> Dump {
+        let local =
+            context::with_core(|core| Arc::ptr_eq(&core.shared, &self.shared).then(|| core.dump()));
+        if let Some(Some(tasks)) = local {
+            return Dump::ready(tasks);
+        }
+        let (answer, asked) = crate::sync::oneshot::channel();
+        self.shared.inject(Injected::Dump(answer));
+        Dump::asked(asked)
     }
 }
 

@@ -14,16 +14,23 @@ pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod handle;
+pub(crate) mod watch;
 
 use std::future::Future;
-use std::pin::pin;
+use std::panic::Location;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 pub use builder::Builder;
 pub use core::BUDGET;
 pub use handle::Handle;
+pub use watch::{
+    DEFAULT_SLOW_POLL_THRESHOLD, Dump, SlowPoll, SlowPollKind, TaskInfo, TaskState, TraceTarget,
+    dump_on_signal,
+};
 
 use self::core::{Core, MainWaker};
 use crate::task::JoinHandle;
@@ -45,6 +52,10 @@ pub struct Runtime {
 }
 
 /// Counters a program (or a test) can read to see what the loop did.
+///
+/// Counts are totals since the runtime was built; sample them twice and
+/// subtract to get rates. Events per `epoll_wait` is `os_events / os_polls`.
+/// `busy_time + idle_time` is the time spent inside `block_on`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RuntimeMetrics {
@@ -60,6 +71,41 @@ pub struct RuntimeMetrics {
     pub io_sources: usize,
     /// Timers registered in the wheel (polled sleeps not yet fired or dropped).
     pub timers: usize,
+    /// Turns of the loop (each: timers, tasks, injection queue, poll).
+    pub turns: u64,
+    /// Time inside `block_on` not spent sleeping in `epoll_wait`: running
+    /// tasks, timers and the loop's own bookkeeping.
+    pub busy_time: Duration,
+    /// Time spent asleep in `epoll_wait` (calls with a non-zero timeout)
+    /// waiting for events, timers or remote wakes.
+    pub idle_time: Duration,
+    /// The longest single poll of a task or of the `block_on` future, as
+    /// far as anyone measured: every poll while the trace is on; polls the
+    /// slow-poll detector reported while it is on (to within a tenth of
+    /// its threshold); zero when both are off (a clock read per poll is
+    /// not free).
+    pub longest_poll: Duration,
+    /// Tasks spawned onto the loop (locally or through a `Handle`), counted
+    /// when they enter the task table.
+    pub tasks_spawned: u64,
+    /// Tasks that left the table: completed, panicked or aborted
+    /// (`tasks_spawned - live_tasks`).
+    pub tasks_finished: u64,
+    /// Messages taken from the injection queue: remote wakes, remote
+    /// spawns, remote drops of sockets and timers, dump requests.
+    pub injected: u64,
+    /// Events returned by `epoll_wait`, summed (the eventfd's included).
+    pub os_events: u64,
+    /// Timers that fired (woke their task).
+    pub timers_fired: u64,
+    /// Blocking-pool threads alive now.
+    pub blocking_threads: usize,
+    /// Blocking-pool threads waiting for a job now.
+    pub blocking_idle: usize,
+    /// Blocking-pool jobs queued and not yet taken by a thread.
+    pub blocking_queued: usize,
+    /// Blocking-pool jobs finished (run, or skipped at shutdown or abort).
+    pub blocking_jobs_done: u64,
 }
 
 impl Runtime {
@@ -86,8 +132,11 @@ impl Runtime {
     /// If called from inside a runtime (it would block that loop), if the OS
     /// poller fails (only on resource exhaustion of the epoll instance), or
     /// if `future` panics (the panic propagates; spawned tasks' panics do not).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let at = Location::caller();
         let _enter = context::enter(self.core.clone());
+        let _running = Running::start(&self.core);
         let main = Arc::new(MainWaker::new(self.core.shared.clone()));
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
@@ -95,7 +144,13 @@ impl Runtime {
         loop {
             if main.take_woken() {
                 self.core.note_main_poll();
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                let poll = if self.core.watch.is_on() {
+                    let poll = |f: &mut Pin<&mut F>| f.as_mut().poll(&mut cx);
+                    self.core.watch.poll(None, &mut future, poll, |_| at)
+                } else {
+                    future.as_mut().poll(&mut cx)
+                };
+                if let Poll::Ready(output) = poll {
                     return output;
                 }
                 main.note_pending();
@@ -108,11 +163,31 @@ impl Runtime {
 
     /// Spawns a task onto this runtime. It runs while (any) `block_on` of
     /// this runtime runs. The future need not be `Send`.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
         self.core.spawn(future)
+    }
+
+    /// Lists the live tasks: id, spawn location, state, polls so far and
+    /// time since the last poll; in task-table order. From a task of this
+    /// runtime the calling task shows as [`TaskState::Running`]. See
+    /// `examples/inspect.rs`, and [`Handle::dump`] for other threads.
+    ///
+    /// ```
+    /// let rt = evloop::Runtime::new()?;
+    /// let task = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.len(), 1);
+    /// assert_eq!(dump[0].spawned_at.line(), line!() - 3);
+    /// assert_eq!(dump[0].state, evloop::runtime::TaskState::Scheduled);
+    /// # drop(task);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump(&self) -> Vec<TaskInfo> {
+        self.core.dump()
     }
 
     /// A thread-safe handle to this runtime.
@@ -139,6 +214,23 @@ impl Drop for Runtime {
         self.core.shutdown();
         drop(_enter);
         self.core.shared.blocking.shutdown();
+        self.core.watch.finish();
+    }
+}
+
+/// Counts the time a `block_on` runs the loop, even if it unwinds.
+struct Running<'a>(&'a Core);
+
+impl<'a> Running<'a> {
+    fn start(core: &'a Core) -> Running<'a> {
+        core.watch.enter();
+        Running(core)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.watch.exit();
     }
 }
 
@@ -155,11 +247,13 @@ impl std::fmt::Debug for Runtime {
 ///
 /// # Panics
 /// Outside of a runtime (there is no loop to run the task).
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
 {
-    context::with_core(move |core| core.spawn(future)).unwrap_or_else(|| {
+    let at = Location::caller();
+    context::with_core(move |core| core.spawn_at(future, at)).unwrap_or_else(|| {
         panic!(
             "evloop::spawn called outside of a runtime: \
                  call it inside Runtime::block_on, or use Runtime::spawn / Handle::spawn"
@@ -173,6 +267,7 @@ where
 /// # Panics
 /// If the runtime cannot be created (the OS refused an epoll instance or an
 /// eventfd), or from inside another runtime.
+#[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     Runtime::new()
         .expect("evloop::block_on: creating the runtime failed")

@@ -24,6 +24,7 @@
 //! thread it travels through the loop's injection queue (see
 //! [`crate::runtime::handle`]).
 
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -52,19 +53,36 @@ pub(crate) struct Header {
     /// The loop this task belongs to: where its wakes must go.
     /// `None` for blocking jobs, which no loop polls.
     shared: Option<Arc<Shared>>,
+    /// The line that spawned the task (`#[track_caller]`): what the task
+    /// dump, the slow-poll detector and the trace call it.
+    spawned_at: &'static Location<'static>,
 }
 
 impl Header {
     /// A header for a task of the loop behind `shared`. It starts out
     /// `scheduled`, because a new task is queued for its first poll.
-    pub(crate) fn new(shared: Option<Arc<Shared>>) -> Header {
+    pub(crate) fn new(
+        shared: Option<Arc<Shared>>,
+        spawned_at: &'static Location<'static>,
+    ) -> Header {
         Header {
             id: AtomicU64::new(NO_ID),
             scheduled: AtomicBool::new(true),
             cancelled: AtomicBool::new(false),
             finished: AtomicBool::new(false),
             shared,
+            spawned_at,
         }
+    }
+
+    /// Where the task was spawned.
+    pub(crate) fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+
+    /// True while the task is queued to run (for the task dump).
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.scheduled.load(Ordering::Acquire)
     }
 
     /// Records the slot the loop gave this task.

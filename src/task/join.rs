@@ -145,10 +145,20 @@ struct SlotState<T> {
 
 impl<T> JoinSlot<T> {
     /// The shared half of a task of the loop behind `shared` (`None` for a
-    /// blocking job, which no loop polls).
+    /// blocking job, which no loop polls), spawned by our caller.
+    #[cfg(test)]
+    #[track_caller]
     pub(crate) fn new(shared: Option<Arc<Shared>>) -> JoinSlot<T> {
+        JoinSlot::spawned_at(shared, std::panic::Location::caller())
+    }
+
+    /// As [`JoinSlot::new`], for a task spawned at `at`.
+    pub(crate) fn spawned_at(
+        shared: Option<Arc<Shared>>,
+        at: &'static std::panic::Location<'static>,
+    ) -> JoinSlot<T> {
         JoinSlot {
-            header: Header::new(shared),
+            header: Header::new(shared, at),
             state: Mutex::new(SlotState {
                 output: None,
                 waker: None,

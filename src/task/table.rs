@@ -13,6 +13,7 @@
 //! *generation*, the id names both, and [`TaskTable::get_mut`] with a stale
 //! id finds nothing.
 
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::Waker;
 
@@ -28,6 +29,9 @@ pub(crate) type BoxFuture = Pin<Box<dyn RawTask>>;
 pub(crate) struct Task {
     /// Which occupant of the slot this is; see the module docs.
     generation: u32,
+    /// How many times the loop has polled the task (for the task dump);
+    /// it sits in what would be padding after `generation`.
+    pub(crate) polls: u32,
     /// The future. `None` while the loop is polling it: the loop takes it out
     /// of the table for the poll, so that the task may spawn (and so insert
     /// into the table) without a double borrow.
@@ -36,6 +40,13 @@ pub(crate) struct Task {
     /// cloning it per poll would cost two atomic operations each time.
     /// `None` while the loop is polling the task, like `future`.
     pub(crate) waker: Option<Waker>,
+    /// Where the task was spawned, kept here too so that the task dump can
+    /// name a task while its future is out of the table being polled.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// When the turn of the task's last poll began, in milliseconds on the
+    /// loop's watch clock plus one; 0 before the first poll (for the task
+    /// dump: a `u32` store per poll, where an `Instant` would be two).
+    pub(crate) last_poll: u32,
 }
 
 /// All the tasks of one loop. See the module docs.
@@ -57,10 +68,14 @@ impl TaskTable {
         let index = u32::try_from(entry.key()).expect("more than 2^32 live tasks");
         let id = TaskId { index, generation };
         future.header().set_id(id);
+        let spawned_at = future.header().spawned_at();
         entry.insert(Task {
             generation,
+            polls: 0,
             future: Some(future),
             waker: Some(waker),
+            spawned_at,
+            last_poll: 0,
         });
         id
     }
@@ -86,6 +101,18 @@ impl TaskTable {
 
     pub(crate) fn len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// Every live task with its id (for the task dump).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (TaskId, &Task)> {
+        self.slab.iter().map(|(index, task)| {
+            let index = u32::try_from(index).expect("insert keeps indices below 2^32");
+            let id = TaskId {
+                index,
+                generation: task.generation,
+            };
+            (id, task)
+        })
     }
 }
 
