@@ -205,3 +205,48 @@ fn handle_spawn_after_the_runtime_is_gone_reports_cancelled() {
     let rt2 = Runtime::new().expect("runtime");
     assert!(rt2.block_on(join).expect_err("never ran").is_cancelled());
 }
+
+/// A task that holds `&mut` to its own local across an await (what
+/// `sock.read(&mut buf).await` does) while other threads wake it: the loop
+/// must reach the task's header without a shared reference over the
+/// (self-referential) future. Fails under miri's Stacked Borrows otherwise.
+#[test]
+fn task_holding_a_mut_borrow_of_its_local_across_await_is_sound() {
+    const WAKES: usize = if cfg!(miri) { 20 } else { 2_000 };
+    with_watchdog(Duration::from_secs(60), || {
+        let rt = Runtime::new().expect("runtime");
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let task_slot = slot.clone();
+        let task = rt.spawn(async move {
+            let mut local = [0usize; 4];
+            let borrowed = &mut local;
+            for i in 0..WAKES {
+                let mut parked = false;
+                poll_fn(|cx| {
+                    if parked {
+                        return Poll::Ready(());
+                    }
+                    parked = true;
+                    *task_slot.lock().expect("lock") = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+                borrowed[i % 4] += 1; // the &mut is used after every await
+            }
+            local.iter().sum::<usize>()
+        });
+        let waker_thread = std::thread::spawn(move || {
+            let mut woken = 0;
+            while woken < WAKES {
+                if let Some(waker) = slot.lock().expect("lock").take() {
+                    waker.wake();
+                    woken += 1;
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        assert_eq!(rt.block_on(task).expect("no panic"), WAKES);
+        waker_thread.join().expect("waker thread");
+    });
+}

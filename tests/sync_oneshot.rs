@@ -31,7 +31,7 @@ fn dropped_sender_gives_recv_error() {
         let error: RecvError = task.await.expect("no panic").expect_err("no value");
         assert_eq!(
             error.to_string(),
-            "the oneshot sender was dropped without sending"
+            "the oneshot channel closed without a value"
         );
     });
 }
@@ -145,4 +145,17 @@ fn values_raced_against_receiver_drops_are_dropped_exactly_once() {
     dropper.join().expect("dropper ran");
     let _returned = sender.join().expect("sender ran");
     assert_eq!(Arc::strong_count(&token), 1, "no value leaked or kept");
+}
+
+#[test]
+fn close_then_await_returns_closed() {
+    evloop::block_on(async {
+        let (tx, mut rx) = oneshot::channel::<u8>();
+        rx.close();
+        // The sender is still alive, but nothing can be sent any more.
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        let _: RecvError = within(10, &mut rx).await.expect_err("closed, no value");
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(1), Err(1));
+    });
 }

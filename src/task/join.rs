@@ -22,6 +22,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -179,8 +180,11 @@ impl<T> JoinSlot<T> {
             }
         };
         // Both after the lock is released: the handle's task may run on
-        // another thread, and an output's destructor may run any code.
-        drop(unwanted);
+        // another thread, and an output's destructor may run any code. That
+        // code may panic: nobody wants this output, so the panic has nobody
+        // to go to either, and it must not unwind into the loop (it would
+        // escape `block_on` and leave the finished task in the table).
+        drop_contained(unwanted);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -264,9 +268,18 @@ impl<T> Drop for JoinHandle<T> {
             state.waker = None;
             state.output.take()
         };
-        // Dropped here, on the handle's thread, outside the lock.
-        drop(output);
+        // Dropped here, on the handle's thread, outside the lock. A panic in
+        // the output's destructor stays here, as with tokio: dropping a
+        // handle must not fail because of what the task returned.
+        drop_contained(output);
     }
+}
+
+/// Drops `value`, catching a panic of its destructor. For values the user
+/// never asked to see: a task's output nobody awaits, a future the runtime
+/// refused.
+pub(crate) fn drop_contained<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
 impl<T> Future for JoinHandle<T> {
@@ -336,8 +349,9 @@ impl fmt::Debug for AbortHandle {
 /// drop guard reports `is_cancelled()` if the future is dropped before it
 /// finished (abort, runtime shutdown).
 pub(crate) struct TaskFuture<F: Future> {
-    /// The user's future.
-    future: F,
+    /// The user's future. `ManuallyDrop` so that our `Drop` can drop it
+    /// (in place) under `catch_unwind` and report a panic of its destructor.
+    future: ManuallyDrop<F>,
     /// Delivers `Cancelled` if the task is dropped unfinished.
     guard: CancelOnDrop<F::Output>,
     /// `F` need not be `Unpin`; this struct is only ever used pinned.
@@ -347,7 +361,7 @@ pub(crate) struct TaskFuture<F: Future> {
 impl<F: Future> TaskFuture<F> {
     pub(crate) fn new(future: F, slot: Arc<JoinSlot<F::Output>>) -> TaskFuture<F> {
         TaskFuture {
-            future,
+            future: ManuallyDrop::new(future),
             guard: CancelOnDrop(slot),
             _pinned: PhantomData,
         }
@@ -355,17 +369,19 @@ impl<F: Future> TaskFuture<F> {
 }
 
 impl<F: Future> RawTask for TaskFuture<F> {
-    fn header(&self) -> &Header {
-        &self.guard.0.header
+    fn header(self: Pin<&mut Self>) -> &Header {
+        // SAFETY: nothing is moved; only the unpinned `guard` is reached.
+        let this = unsafe { self.get_unchecked_mut() };
+        &this.guard.0.header
     }
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned: `TaskFuture` never moves it
-        // out, has no `Drop` impl of its own, and is itself only used pinned.
+        // out (its `Drop` drops it in place), and is itself only used pinned.
         // `guard` is not pinned and is only read through a shared reference.
         let (future, slot) = unsafe {
             let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.future), &this.guard.0)
+            (Pin::new_unchecked(&mut *this.future), &this.guard.0)
         };
         let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
@@ -377,11 +393,37 @@ impl<F: Future> RawTask for TaskFuture<F> {
     }
 }
 
+impl<F: Future> Drop for TaskFuture<F> {
+    fn drop(&mut self) {
+        // SAFETY: `future` is dropped in place (never moved, as pinning
+        // requires) and never touched again: this is the last use of `self`
+        // but for `guard`, which the compiler drops after us.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut self.future)
+        }));
+        // A destructor that panics (typically while the task is aborted or
+        // the runtime shuts down) is reported as the panic it is, with its
+        // payload, as tokio does: "cancelled" would hide it. If the task had
+        // already finished, `complete` ignores this.
+        if let Err(payload) = dropped {
+            self.guard.0.complete(Err(JoinError::panic(payload)));
+        }
+    }
+}
+
 /// What the task table stores: a future with its output type erased, that
 /// can also show the loop its task's header.
 pub(crate) trait RawTask {
     /// The task's flags (queued, cancelled, finished) and id.
-    fn header(&self) -> &Header;
+    ///
+    /// Takes the task pinned and mutably, like `poll`, rather than `&self`:
+    /// a shared reference to the task would cover the user's future too, and
+    /// between two polls that future may hold `&mut` borrows of its own
+    /// fields (`sock.read(&mut buf).await`). Creating `&Self` over them is
+    /// undefined behaviour under Rust's aliasing rules (miri's Stacked
+    /// Borrows reports it); a `Pin<&mut Self>` of this `!Unpin` type asserts
+    /// nothing about the bytes of the future, and only `guard` is read.
+    fn header(self: Pin<&mut Self>) -> &Header;
     /// Polls the task's future, delivering its outcome when it completes.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 }

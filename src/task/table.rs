@@ -50,13 +50,13 @@ pub(crate) struct TaskTable {
 
 impl TaskTable {
     /// Stores a task, tells its header its id, and returns the id.
-    pub(crate) fn insert(&mut self, future: BoxFuture, waker: Waker) -> TaskId {
+    pub(crate) fn insert(&mut self, mut future: BoxFuture, waker: Waker) -> TaskId {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
         let entry = self.slab.vacant_entry();
         let index = u32::try_from(entry.key()).expect("more than 2^32 live tasks");
         let id = TaskId { index, generation };
-        future.header().set_id(id);
+        future.as_mut().header().set_id(id);
         entry.insert(Task {
             generation,
             future: Some(future),
