@@ -48,7 +48,8 @@ fn block_on_is_woken_by_a_waker_fired_from_another_thread() {
 #[test]
 fn four_threads_waking_25k_times_each_lose_no_wakeup() {
     const THREADS: usize = 4;
-    const PER_THREAD: usize = 25_000;
+    // Scaled down under miri, which interprets every step.
+    const PER_THREAD: usize = if cfg!(miri) { 100 } else { 25_000 };
     with_watchdog(Duration::from_secs(60), || {
         let rt = Runtime::new().expect("runtime");
         let queue: Arc<Mutex<VecDeque<usize>>> = Arc::default();
@@ -106,7 +107,7 @@ fn four_threads_waking_25k_times_each_lose_no_wakeup() {
 
 #[test]
 fn many_remote_wakes_during_one_sleep_cost_few_eventfd_writes() {
-    const TASKS: usize = 10_000;
+    const TASKS: usize = if cfg!(miri) { 100 } else { 10_000 };
     with_watchdog(Duration::from_secs(30), || {
         let rt = Runtime::new().expect("runtime");
         let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
@@ -166,7 +167,7 @@ fn handle_spawn_from_another_thread_runs_on_the_loop() {
         let results = rt.block_on(async move {
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {
-                let joins: Vec<_> = (0..1_000)
+                let joins: Vec<_> = (0..if cfg!(miri) { 50 } else { 1_000 })
                     .map(|i| handle.spawn(async move { (i, std::thread::current().id()) }))
                     .collect();
                 tx.send(joins).expect("receiver waits");

@@ -53,7 +53,9 @@ fn check_exactly_once(received: &[(usize, usize)], producers: usize, per: usize)
     assert_eq!(distinct.len(), producers * per);
 }
 
-const PER_PRODUCER: usize = 100_000;
+/// Scaled down under miri, which interprets every step.
+const PER_PRODUCER: usize = if cfg!(miri) { 500 } else { 100_000 };
+const PER_THREAD: usize = if cfg!(miri) { 200 } else { 20_000 };
 
 #[test]
 fn four_local_producers_deliver_everything_once_in_order() {
@@ -112,7 +114,7 @@ fn producers_on_other_loops_deliver_everything_once() {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 evloop::block_on(async move {
-                    for seq in 0..20_000 {
+                    for seq in 0..PER_THREAD {
                         tx.send((p, seq)).await.expect("receiver alive");
                     }
                 })
@@ -133,7 +135,7 @@ fn producers_on_other_loops_deliver_everything_once() {
         thread.join().expect("producer ran");
     }
     let received = consumer.join().expect("consumer ran");
-    check_exactly_once(&received, 4, 20_000);
+    check_exactly_once(&received, 4, PER_THREAD);
 }
 
 #[test]

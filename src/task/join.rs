@@ -112,15 +112,44 @@ impl fmt::Debug for JoinError {
 ///
 /// # Thread safety
 ///
-/// `JoinSlot<T>` is `Send + Sync` whatever `T` is, because wakers (which
-/// must be `Send + Sync`) point at it. That is sound because of one
-/// invariant: **the output is stored only while the `JoinHandle` is alive**.
-/// If the handle is gone when the task completes, the completing thread (the
-/// task's own loop) drops the output at once; if the handle is dropped with
-/// an output still stored, the handle drops it, on the handle's thread. And
-/// `JoinHandle<T>` is `Send` only when `T` is. So a `T` is only ever touched
-/// by the thread that produced it or by one that legitimately holds the
-/// handle, never by whichever thread happens to drop the last waker.
+/// `JoinSlot<T>` is `Send + Sync` whatever `T` is, because wakers and abort
+/// handles (which must be `Send + Sync`) point at it, and any thread may
+/// hold one and drop the last reference. The argument, in full:
+///
+/// 1. **What in a slot is not always thread-safe.** The header is atomics
+///    and an `Arc<Shared>`; the handle's waker is a `Waker`; a panic payload
+///    is `Send`. The only field that may be `!Send` or `!Sync` is the
+///    stored output `T`. So the question is only: which threads may touch,
+///    move or drop a `T`?
+/// 2. **Who reaches the output at all.** A `Waker` and an `AbortHandle`
+///    only ever touch the header. The output is written by `complete`,
+///    which runs where the task produces it (its own loop's thread; for a
+///    blocking job a pool thread, and then `R: Send` is required; for a
+///    `Handle::spawn`, `F::Output: Send` is required). It is taken or
+///    dropped by the `JoinHandle`, on the thread that holds the handle. All
+///    of these go through the mutex, so there are no data races on it.
+/// 3. **The invariant: an output is stored only while its `JoinHandle` is
+///    alive.** `complete` stores the output only if the handle is not
+///    `detached`; otherwise it drops it at once, on the producing thread.
+///    The handle's `Drop` sets `detached` and takes out any stored output,
+///    under the same lock, and drops it on the handle's thread. A handle
+///    that returned the outcome has taken it already.
+/// 4. **The handle's strong `Arc` closes the last gap.** Dropping the last
+///    `Arc<JoinSlot>` drops whatever output is still stored, on whichever
+///    thread that is: perhaps a thread that only held a waker. But while an
+///    output is stored, the handle is alive (3), and it holds a strong
+///    `Arc`, so that last `Arc` cannot be a waker's. A handle that is
+///    forgotten (`mem::forget`) never releases its `Arc`: the slot, and the
+///    output in it, leak, which is safe; no other thread drops the output.
+/// 5. **The handle only travels as far as `T` may.** `JoinHandle<T>` is
+///    `Send` only if `T: Send` (its `PhantomData<Box<T>>`), so "the
+///    handle's thread" in (2) and (3) is either the producing thread or a
+///    thread that `T: Send` allows. A shared `&JoinHandle` reaches no `T`
+///    (taking the output needs `Pin<&mut JoinHandle>`).
+///
+/// So a `T` is only ever touched by the thread that produced it or by one
+/// that legitimately holds the handle, never by whichever thread happens
+/// to drop the last waker.
 pub(crate) struct JoinSlot<T> {
     /// Flags and the loop to wake: what a waker or an abort touches.
     pub(crate) header: Header,
@@ -130,7 +159,9 @@ pub(crate) struct JoinSlot<T> {
 
 // SAFETY: see "Thread safety" above: the only `T` inside is the stored
 // output, which is never accessed or dropped by a thread that does not own
-// the `JoinHandle` (itself `Send` only if `T: Send`) or produce the output.
+// the `JoinHandle` (itself `Send` only if `T: Send`) or produce the output;
+// while it is stored the handle's strong `Arc` keeps the last drop of the
+// slot away from other threads.
 unsafe impl<T> Send for JoinSlot<T> {}
 // SAFETY: as for `Send`; all shared access goes through the mutex.
 unsafe impl<T> Sync for JoinSlot<T> {}
