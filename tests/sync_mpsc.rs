@@ -308,34 +308,28 @@ fn dropped_receiver_releases_its_waker_while_senders_live() {
     let counted = Arc::new(CountedWaker);
     let waker = Waker::from(counted.clone());
     let mut cx = Context::from_waker(&waker);
-    for bounded in [true, false] {
-        let (tx, utx, rx_drop): (
-            Option<mpsc::Sender<u8>>,
-            Option<mpsc::UnboundedSender<u8>>,
-            Box<dyn FnOnce()>,
-        );
-        if bounded {
-            let (sender, mut rx) = mpsc::channel::<u8>(4);
-            assert!(rx.poll_recv(&mut cx).is_pending());
-            (tx, utx, rx_drop) = (Some(sender), None, Box::new(move || drop(rx)));
-        } else {
-            let (sender, mut rx) = mpsc::unbounded_channel::<u8>();
-            assert!(rx.poll_recv(&mut cx).is_pending());
-            (tx, utx, rx_drop) = (None, Some(sender), Box::new(move || drop(rx)));
-        }
-        assert_eq!(
-            Arc::strong_count(&counted),
-            3,
-            "the receiver parked a clone"
-        );
-        rx_drop();
-        assert_eq!(
-            Arc::strong_count(&counted),
-            2,
-            "the dropped receiver's waker is released at once, not with the senders"
-        );
-        drop((tx, utx));
-    }
+    // Bounded: the receiver parks, then is dropped while the sender lives.
+    let (tx, mut rx) = mpsc::channel::<u8>(4);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    assert_eq!(
+        Arc::strong_count(&counted),
+        3,
+        "the receiver parked a clone"
+    );
+    drop(rx);
+    assert_eq!(
+        Arc::strong_count(&counted),
+        2,
+        "the dropped receiver's waker is released at once, not with the senders"
+    );
+    drop(tx);
+    // Unbounded: the same.
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    assert_eq!(Arc::strong_count(&counted), 3);
+    drop(rx);
+    assert_eq!(Arc::strong_count(&counted), 2);
+    drop(tx);
     // Closing (without dropping) releases it too.
     let (tx, mut rx) = mpsc::channel::<u8>(1);
     assert!(matches!(rx.poll_recv(&mut cx), Poll::Pending));
