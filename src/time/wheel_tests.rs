@@ -222,7 +222,11 @@ fn distant_and_unrepresentable_deadlines_do_not_overflow() {
 fn a_burst_of_timers_gives_its_memory_back_once_gone() {
     // Well over what the wheel keeps; smaller under miri, which interprets
     // every step.
-    const BURST: usize = if cfg!(miri) { 2 * RETAINED_CAPACITY } else { 100_000 };
+    const BURST: usize = if cfg!(miri) {
+        2 * RETAINED_CAPACITY
+    } else {
+        100_000
+    };
     let mut h = Harness::new();
     let keys: Vec<_> = (0..BURST).map(|i| h.insert(i, h.at(1_000))).collect();
     assert!(h.wheel.entries.capacity() >= BURST);
