@@ -48,8 +48,8 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(super::deadline_after(Instant::now(), duration))
 }
 
-/// Waits until `deadline`. A deadline in the past completes at the next loop
-/// turn. See [`sleep`] (including its panic).
+/// Waits until `deadline`. A deadline the loop's clock has already passed
+/// completes on the first poll. See [`sleep`] (including its panic).
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
