@@ -150,9 +150,13 @@ fn many_remote_wakes_during_one_sleep_cost_few_eventfd_writes() {
         let writes = rt.metrics().unpark_writes;
         assert!(writes >= 1, "the sleeping loop had to be woken");
         // Every write ends one sleep, and a sleep lasts while the loop has
-        // nothing to do: far fewer writes than wakes.
+        // nothing to do: far fewer writes than wakes. Under miri, which
+        // switches threads every few steps, the loop gets to run (and fall
+        // asleep again) between the waker thread's wakes far more often,
+        // so only "fewer" is asked there.
+        let most = if cfg!(miri) { TASKS / 2 } else { TASKS / 10 };
         assert!(
-            writes < (TASKS / 10) as u64,
+            writes < most as u64,
             "{writes} eventfd writes for {TASKS} wakes"
         );
     });
