@@ -155,3 +155,24 @@ fn a_handle_can_be_awaited_on_another_thread() {
         .expect("thread");
     assert_eq!(value.expect("ok"), "far");
 }
+
+#[test]
+fn a_refused_job_whose_closure_panics_on_drop_does_not_panic_the_spawner() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor of a closure that never ran");
+        }
+    }
+    let rt = runtime(1);
+    let handle = rt.handle();
+    drop(rt);
+    let bomb = PanicsOnDrop;
+    // The pool is gone: the job is refused and its closure dropped unrun,
+    // here; its destructor's panic is the job's business, not the caller's.
+    let job = handle.spawn_blocking(move || {
+        let _bomb = bomb;
+    });
+    let other = evloop::Runtime::new().expect("runtime");
+    assert!(other.block_on(job).expect_err("never ran").is_cancelled());
+}

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
-use common::{async_pair, with_watchdog};
+use common::{async_pair, socket_pair, with_watchdog};
 use evloop::time::{sleep, timeout};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -56,7 +56,7 @@ fn every_task_awaiting_readable_is_woken() {
 fn every_task_awaiting_writable_is_woken() {
     with_watchdog(LIMIT, || {
         evloop::block_on(async {
-            let (ours, mut theirs) = async_pair();
+            let (ours, mut theirs) = socket_pair();
             let ours = Rc::new(ours);
             // Fill the send buffer, then let a write find it full so the
             // cached readiness is cleared (it times out, a cancelled waiter).

@@ -101,3 +101,33 @@ fn dropping_a_handle_detaches_the_task() {
     });
     assert!(ran.get(), "a detached task still runs to completion");
 }
+
+#[test]
+fn abort_of_a_task_whose_future_panics_on_drop_reports_the_panic() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor of an aborted task");
+        }
+    }
+    let rt = Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let handle = evloop::spawn(async {
+            let _bomb = PanicsOnDrop;
+            Never.await;
+        });
+        evloop::yield_now().await;
+        handle.abort();
+        let error = handle.await.expect_err("aborted");
+        assert!(
+            error.is_panic(),
+            "the panic is reported, not hidden: {error:?}"
+        );
+        let payload = error.into_panic();
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"destructor of an aborted task")
+        );
+        assert_eq!(evloop::spawn(async { 1 }).await.expect("loop fine"), 1);
+    });
+}

@@ -157,3 +157,100 @@ fn a_panicking_destructor_does_not_stop_the_shutdown() {
     drop(rt);
     assert_eq!(drops.drops(), 1);
 }
+
+#[test]
+fn blocking_job_spawning_at_shutdown_does_not_hang() {
+    let outcome = with_watchdog(Duration::from_secs(20), || {
+        let rt = Runtime::new().expect("runtime");
+        let handle = rt.handle();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (outcome_tx, outcome_rx) = std::sync::mpsc::channel();
+        drop(rt.handle().spawn_blocking(move || {
+            started_tx.send(()).expect("test waits");
+            // Still running when the runtime is dropped: the drop waits for
+            // this job, and this job waits for what it spawns.
+            std::thread::sleep(Duration::from_millis(100));
+            let task = handle.spawn(async { 5 });
+            let _ =
+                outcome_tx.send(futures::executor::block_on(task).map_err(|e| e.is_cancelled()));
+        }));
+        started_rx.recv().expect("the job started");
+        drop(rt);
+        outcome_rx.recv().expect("the job finished")
+    });
+    assert_eq!(
+        outcome,
+        Err(true),
+        "refused at shutdown: the handle says cancelled"
+    );
+}
+
+/// A value whose destructor panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("destructor of a refused spawn");
+    }
+}
+
+#[test]
+fn panicking_drop_of_a_refused_remote_spawn_does_not_escape_runtime_drop() {
+    let rt = Runtime::new().expect("runtime");
+    let handle = rt.handle();
+    // Spawned from another thread and queued; the loop never runs again, so
+    // the shutdown refuses it and drops it.
+    let task = std::thread::spawn(move || {
+        let bomb = PanicsOnDrop;
+        handle.spawn(async move {
+            let _bomb = bomb;
+        })
+    })
+    .join()
+    .expect("spawning thread");
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rt)));
+    assert!(
+        dropped.is_ok(),
+        "a task's destructor panic escaped Runtime::drop"
+    );
+    assert!(task.is_finished());
+    let other = Runtime::new().expect("runtime");
+    let error = other.block_on(task).expect_err("never ran");
+    assert!(error.is_panic() || error.is_cancelled());
+}
+
+#[test]
+fn runtime_dropped_inside_another_runtimes_task_shuts_down_as_itself() {
+    use std::cell::Cell;
+    /// Spawns on "the current runtime" when dropped, and reports whether
+    /// that spawn ever ran.
+    struct SpawnOnDrop(Rc<Cell<bool>>);
+    impl Drop for SpawnOnDrop {
+        fn drop(&mut self) {
+            let ran = self.0.clone();
+            drop(evloop::spawn(async move { ran.set(true) }));
+        }
+    }
+    let outer = Runtime::new().expect("outer runtime");
+    let ran = Rc::new(Cell::new(false));
+    let spawn_ran = ran.clone();
+    outer.block_on(async move {
+        let inner = Runtime::new().expect("inner runtime");
+        let on_drop = SpawnOnDrop(spawn_ran);
+        drop(inner.spawn(async move {
+            let _on_drop = on_drop;
+            Never.await;
+        }));
+        // The inner runtime is shutting down: its task's destructor spawns
+        // onto *it* (refused), not onto the loop that happens to run us.
+        drop(inner);
+        for _ in 0..5 {
+            evloop::yield_now().await;
+        }
+    });
+    assert!(
+        !ran.get(),
+        "the destructor's spawn landed on the outer runtime"
+    );
+    assert_eq!(outer.metrics().live_tasks, 0);
+}

@@ -53,7 +53,9 @@ fn check_exactly_once(received: &[(usize, usize)], producers: usize, per: usize)
     assert_eq!(distinct.len(), producers * per);
 }
 
-const PER_PRODUCER: usize = 100_000;
+/// Scaled down under miri, which interprets every step.
+const PER_PRODUCER: usize = if cfg!(miri) { 500 } else { 100_000 };
+const PER_THREAD: usize = if cfg!(miri) { 200 } else { 20_000 };
 
 #[test]
 fn four_local_producers_deliver_everything_once_in_order() {
@@ -112,7 +114,7 @@ fn producers_on_other_loops_deliver_everything_once() {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 evloop::block_on(async move {
-                    for seq in 0..20_000 {
+                    for seq in 0..PER_THREAD {
                         tx.send((p, seq)).await.expect("receiver alive");
                     }
                 })
@@ -133,7 +135,7 @@ fn producers_on_other_loops_deliver_everything_once() {
         thread.join().expect("producer ran");
     }
     let received = consumer.join().expect("consumer ran");
-    check_exactly_once(&received, 4, 20_000);
+    check_exactly_once(&received, 4, PER_THREAD);
 }
 
 #[test]
@@ -291,4 +293,47 @@ fn queued_values_are_dropped_with_the_receiver() {
     tx.try_send(token.clone()).expect("room");
     drop(rx);
     assert_eq!(Arc::strong_count(&token), 1);
+}
+
+/// A waker that counts its own clones through the `Arc` it lives in.
+struct CountedWaker;
+
+impl std::task::Wake for CountedWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+#[test]
+fn dropped_receiver_releases_its_waker_while_senders_live() {
+    use std::task::{Context, Poll, Waker};
+    let counted = Arc::new(CountedWaker);
+    let waker = Waker::from(counted.clone());
+    let mut cx = Context::from_waker(&waker);
+    // Bounded: the receiver parks, then is dropped while the sender lives.
+    let (tx, mut rx) = mpsc::channel::<u8>(4);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    assert_eq!(
+        Arc::strong_count(&counted),
+        3,
+        "the receiver parked a clone"
+    );
+    drop(rx);
+    assert_eq!(
+        Arc::strong_count(&counted),
+        2,
+        "the dropped receiver's waker is released at once, not with the senders"
+    );
+    drop(tx);
+    // Unbounded: the same.
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    assert_eq!(Arc::strong_count(&counted), 3);
+    drop(rx);
+    assert_eq!(Arc::strong_count(&counted), 2);
+    drop(tx);
+    // Closing (without dropping) releases it too.
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    assert!(matches!(rx.poll_recv(&mut cx), Poll::Pending));
+    rx.close();
+    assert_eq!(Arc::strong_count(&counted), 2);
+    drop((tx, rx));
 }

@@ -4,6 +4,10 @@
 use evloop::sync::oneshot::{self, RecvError, TryRecvError};
 
 mod sync_support;
+
+/// Channels per race test; scaled down under miri, which interprets every
+/// step.
+const CHANNELS: usize = if cfg!(miri) { 300 } else { 20_000 };
 use sync_support::within;
 
 #[test]
@@ -31,7 +35,7 @@ fn dropped_sender_gives_recv_error() {
         let error: RecvError = task.await.expect("no panic").expect_err("no value");
         assert_eq!(
             error.to_string(),
-            "the oneshot sender was dropped without sending"
+            "the oneshot channel closed without a value"
         );
     });
 }
@@ -85,7 +89,7 @@ fn value_left_in_a_dropped_receiver_is_dropped() {
 fn many_channels_raced_between_a_thread_and_a_loop_each_deliver_once() {
     // Receivers are polled while a thread sends or drops senders: the
     // lock-free state machine must neither lose a wake nor a value.
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..20_000).map(|_| oneshot::channel()).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..CHANNELS).map(|_| oneshot::channel()).unzip();
     let thread = std::thread::spawn(move || {
         for (i, tx) in senders.into_iter().enumerate() {
             if i % 3 == 0 {
@@ -129,7 +133,7 @@ fn values_raced_against_receiver_drops_are_dropped_exactly_once() {
     // receiver, never both and never leaked.
     let token = Arc::new(());
     let (senders, receivers): (Vec<_>, Vec<_>) =
-        (0..20_000).map(|_| oneshot::channel::<Arc<()>>()).unzip();
+        (0..CHANNELS).map(|_| oneshot::channel::<Arc<()>>()).unzip();
     let dropper = std::thread::spawn(move || drop(receivers));
     let sender_token = token.clone();
     let sender = std::thread::spawn(move || {
@@ -145,4 +149,17 @@ fn values_raced_against_receiver_drops_are_dropped_exactly_once() {
     dropper.join().expect("dropper ran");
     let _returned = sender.join().expect("sender ran");
     assert_eq!(Arc::strong_count(&token), 1, "no value leaked or kept");
+}
+
+#[test]
+fn close_then_await_returns_closed() {
+    evloop::block_on(async {
+        let (tx, mut rx) = oneshot::channel::<u8>();
+        rx.close();
+        // The sender is still alive, but nothing can be sent any more.
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        let _: RecvError = within(10, &mut rx).await.expect_err("closed, no value");
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(1), Err(1));
+    });
 }

@@ -102,3 +102,40 @@ fn reading_from_a_reset_peer_is_connection_reset() {
         assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
     });
 }
+
+/// A server-side stream whose client has reset the connection, with the
+/// reset already seen by a read.
+async fn reset_stream(listener: &TcpListener) -> evloop::net::TcpStream {
+    let addr = listener.local_addr().expect("addr");
+    let client = std::thread::spawn(move || {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        set_linger_zero(&stream);
+        drop(stream);
+    });
+    let (mut stream, _) = listener.accept().await.expect("accept");
+    client.join().expect("client thread");
+    let mut buf = [0; 16];
+    let error = stream.read(&mut buf).await.expect_err("reset");
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+    stream
+}
+
+#[test]
+fn close_after_peer_reset_is_ok() {
+    restore_default_sigpipe();
+    evloop::block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        // The stream: `close()` (AsyncWrite) and `shutdown()` itself.
+        let mut stream = reset_stream(&listener).await;
+        stream
+            .close()
+            .await
+            .expect("closing a reset stream is done, not an error");
+        stream
+            .shutdown(std::net::Shutdown::Both)
+            .expect("nothing left to shut down");
+        // The write half of a split stream.
+        let (_read, mut write) = reset_stream(&listener).await.into_split();
+        write.close().await.expect("closing a reset write half");
+    });
+}

@@ -82,3 +82,25 @@ fn an_idle_timeout_reset_on_every_event_fires_once_after_the_last() {
         assert_eq!(rt.metrics().timers, 0);
     });
 }
+
+#[test]
+fn reset_to_a_past_deadline_is_ready_on_first_poll() {
+    use std::task::Poll;
+    let rt = evloop::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        // Registered in the wheel first, then moved into the past.
+        let mut polled = pin!(sleep(Duration::from_secs(10)));
+        assert_eq!(futures::poll!(polled.as_mut()), Poll::Pending);
+        polled
+            .as_mut()
+            .reset(Instant::now() - Duration::from_secs(1));
+        assert_eq!(futures::poll!(polled.as_mut()), Poll::Ready(()));
+        // Never polled before the reset.
+        let mut fresh = pin!(sleep(Duration::from_secs(10)));
+        fresh
+            .as_mut()
+            .reset(Instant::now() - Duration::from_secs(1));
+        assert_eq!(futures::poll!(fresh.as_mut()), Poll::Ready(()));
+    });
+    assert_eq!(rt.metrics().timers, 0, "no entry left behind in the wheel");
+}

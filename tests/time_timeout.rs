@@ -98,3 +98,22 @@ fn into_inner_gives_the_future_back() {
     let fut = timeout(Duration::from_millis(1), async { 5 });
     assert_eq!(evloop::block_on(fut.into_inner()), 5);
 }
+
+#[test]
+fn expired_timeout_is_elapsed_on_first_poll() {
+    use std::future::pending;
+    use std::task::Poll;
+    evloop::block_on(async {
+        // A deadline already behind the loop's clock.
+        let mut past = std::pin::pin!(timeout_at(
+            Instant::now() - Duration::from_secs(1),
+            pending::<()>()
+        ));
+        assert!(matches!(futures::poll!(past.as_mut()), Poll::Ready(Err(_))));
+        // A deadline that passed while the task blocked, before the first poll.
+        let mut late = std::pin::pin!(timeout(Duration::from_millis(5), pending::<()>()));
+        std::thread::sleep(Duration::from_millis(20));
+        evloop::yield_now().await; // a new turn: the loop's clock moves on
+        assert!(matches!(futures::poll!(late.as_mut()), Poll::Ready(Err(_))));
+    });
+}

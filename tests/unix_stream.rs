@@ -185,3 +185,33 @@ fn pair_and_from_std_talk() {
         );
     });
 }
+
+/// Linux abstract socket names start with a NUL byte and have no file.
+#[cfg(target_os = "linux")]
+#[test]
+fn connect_to_an_abstract_name() {
+    let name = format!("\0evloop-abstract-{}", std::process::id());
+    evloop::block_on(async {
+        let listener = UnixListener::bind(&name).expect("bind an abstract name");
+        let server = evloop::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buf = [0; 5];
+            stream.read_exact(&mut buf).await.expect("read");
+            stream.write_all(&buf).await.expect("write");
+        });
+        let mut client = UnixStream::connect(&name)
+            .await
+            .expect("connect to an abstract name");
+        client.write_all(b"hello").await.expect("write");
+        let mut buf = [0; 5];
+        client.read_exact(&mut buf).await.expect("read");
+        assert_eq!(&buf, b"hello");
+        server.await.expect("server task");
+        // Nobody there: refused, not an invalid-input error.
+        let nobody = format!("\0evloop-abstract-nobody-{}", std::process::id());
+        let error = UnixStream::connect(&nobody)
+            .await
+            .expect_err("nobody listens");
+        assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+    });
+}

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::task::JoinError;
-use crate::task::join::JoinSlot;
+use crate::task::join::{JoinSlot, drop_contained};
 
 /// What a pool thread can do with a job.
 pub(crate) trait Job: Send {
@@ -101,8 +101,12 @@ where
 
 impl<F, R> Drop for BlockingJob<F, R> {
     fn drop(&mut self) {
-        // Never run (dropped with the channel, or the pool refused it):
-        // report cancellation rather than leave the handle waiting.
+        // Never run (dropped with the channel, or the pool refused it on
+        // the spawner's thread): the closure's captures are dropped here,
+        // and a panic of theirs must neither fail the spawn nor skip the
+        // delivery below.
+        drop_contained(self.f.take());
+        // Report cancellation rather than leave the handle waiting.
         let outcome = self
             .outcome
             .take()

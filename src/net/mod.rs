@@ -226,6 +226,18 @@ pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 pub use unix_datagram::UnixDatagram;
 
+/// The result of `shutdown(2)` on a stream, with `NotConnected` counted as
+/// done: the kernel says that when the peer has reset the connection, and
+/// a connection that is gone has nothing left to shut down (tokio does the
+/// same). Closing a stream after a reset is then not an error for the
+/// stream, its `close()`, or its write half.
+fn shutdown_result(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        result => result,
+    }
+}
+
 /// The addresses `addr` names, in the resolver's order; an error if none.
 fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();

@@ -156,9 +156,10 @@ impl TcpStream {
     }
 
     /// Shuts down the read side, the write side (the peer reads end of
-    /// stream) or both. The socket stays open until dropped.
+    /// stream) or both. The socket stays open until dropped. After the peer
+    /// reset the connection there is nothing to shut down: `Ok(())`.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        super::shutdown_result(self.io.get_ref().shutdown(how))
     }
 
     /// Splits the stream into a read half and a write half that can move to

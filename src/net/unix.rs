@@ -20,13 +20,18 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use socket2::{Domain, SockAddr};
+use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::accept::Reserve;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf};
 use super::sys;
 use crate::reactor::Async;
 use crate::runtime::context;
+
+/// A connected socket2 socket as a std stream (same descriptor).
+fn socket_to_std(socket: Socket) -> std::os::unix::net::UnixStream {
+    std::os::unix::net::UnixStream::from(OwnedFd::from(socket))
+}
 
 /// A Unix domain socket listening for connections.
 ///
@@ -51,7 +56,9 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Creates the socket file at `path` and listens on it. Fails with
-    /// `AddrInUse` if the file exists.
+    /// `AddrInUse` if the file exists. On Linux a path starting with a NUL
+    /// byte (`"\0name"`) binds a name in the abstract namespace instead: no
+    /// file, and the name goes away with the socket.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let socket = super::tcp_listener::listen(Domain::UNIX, &SockAddr::unix(path)?)?;
         let listener = std::os::unix::net::UnixListener::from(OwnedFd::from(socket));
@@ -114,14 +121,28 @@ pub struct UnixStream {
 impl UnixStream {
     /// Connects to the socket at `path`. Nobody listening there gives
     /// `ConnectionRefused` (a stale socket file) or `NotFound` (no file).
+    ///
+    /// On Linux a path starting with a NUL byte (`"\0name"`) names a
+    /// socket in the abstract namespace, which has no file, as for
+    /// [`UnixListener::bind`].
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let stream = match mio::net::UnixStream::connect(path.as_ref()) {
-            Ok(stream) => UnixStream::from_mio(stream)?,
+        // socket2's address, not std's: std refuses a NUL byte in a path,
+        // and so the abstract names `bind` accepts.
+        let addr = SockAddr::unix(path)?;
+        // socket2 creates sockets with SOCK_CLOEXEC.
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&addr) {
+            Ok(()) => {}
+            // What mio's `connect` accepts too: the connection completes
+            // later, and the writable edge says when.
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return UnixStream::connect_blocking(path.as_ref().to_owned()).await;
+                return UnixStream::connect_blocking(addr).await;
             }
             Err(e) => return Err(e),
-        };
+        }
+        let stream = UnixStream::from_mio(mio::net::UnixStream::from_std(socket_to_std(socket)))?;
         stream
             .io
             .write_with(|socket| {
@@ -132,8 +153,12 @@ impl UnixStream {
     }
 
     /// The full-backlog path of `connect`; see the module docs.
-    async fn connect_blocking(path: std::path::PathBuf) -> io::Result<UnixStream> {
-        let job = move || std::os::unix::net::UnixStream::connect(path);
+    async fn connect_blocking(addr: SockAddr) -> io::Result<UnixStream> {
+        let job = move || {
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+            socket.connect(&addr)?;
+            Ok::<_, io::Error>(socket_to_std(socket))
+        };
         let handle = context::with_core(|core| core.shared.blocking.spawn(job))
             .ok_or_else(|| io::Error::other("evloop: UnixStream::connect outside of a runtime"))?;
         let stream = handle
@@ -191,9 +216,10 @@ impl UnixStream {
         Ok(std::os::unix::net::UnixStream::from(OwnedFd::from(socket)))
     }
 
-    /// Shuts down the read side, the write side, or both.
+    /// Shuts down the read side, the write side, or both; `Ok(())` if the
+    /// connection is gone already, as for [`TcpStream::shutdown`](super::TcpStream::shutdown).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        super::shutdown_result(self.io.get_ref().shutdown(how))
     }
 
     /// Splits the stream into owned halves; see

@@ -80,6 +80,37 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
     EnterGuard { _core: core }
 }
 
+/// Makes `core` the current loop for its shutdown, whatever loop is
+/// current now, until the guard is dropped; the guard then restores the
+/// previous one.
+///
+/// A runtime dropped inside a task of another runtime on this thread must
+/// still shut down as itself: its tasks' destructors that spawn, sleep or
+/// drop sockets must reach *their* loop, not the one that runs the task
+/// doing the drop.
+pub(crate) fn enter_for_shutdown(core: Rc<Core>) -> ShutdownGuard {
+    let previous = CURRENT.with(|current| current.replace(Rc::as_ptr(&core)));
+    ShutdownGuard {
+        previous,
+        _core: core,
+    }
+}
+
+/// Restores the loop that was current before [`enter_for_shutdown`].
+pub(crate) struct ShutdownGuard {
+    /// The loop to make current again, or null. Its own guard (an
+    /// `EnterGuard` lower on this thread's stack) keeps it alive meanwhile.
+    previous: *const Core,
+    /// Keeps the loop being shut down alive while `CURRENT` points to it.
+    _core: Rc<Core>,
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.previous));
+    }
+}
+
 /// Clears the current loop when dropped; see [`enter`].
 pub(crate) struct EnterGuard {
     /// Keeps the loop alive while `CURRENT` points to it (only ever dropped).

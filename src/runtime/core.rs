@@ -200,14 +200,15 @@ impl Core {
     }
 
     /// Puts a task in the table and queues its first poll.
-    pub(crate) fn insert(&self, future: BoxFuture, waker: Waker) {
+    pub(crate) fn insert(&self, mut future: BoxFuture, waker: Waker) {
         if self.shutting_down.get() {
             // The runtime is being dropped: the task would never run.
-            // Dropping the future reports cancellation to its handle.
-            drop(future);
+            // Dropping the future reports cancellation to its handle; a
+            // panic of its destructor must not cut the shutdown short.
+            drop_quietly(future);
             return;
         }
-        future.header().set_scheduled();
+        future.as_mut().header().set_scheduled();
         self.watch.spawned();
         let id = self.tasks.borrow_mut().insert(future, waker);
         self.push_ready(id);
@@ -276,12 +277,12 @@ impl Core {
                 return;
             };
             // `None`: a duplicate entry for a task being polled right now.
-            let Some(future) = task.future.take() else {
+            let Some(mut future) = task.future.take() else {
                 return;
             };
             // From here on a wake queues the task again.
-            future.header().clear_scheduled();
-            if future.header().is_cancelled() {
+            future.as_mut().header().clear_scheduled();
+            if future.as_mut().header().is_cancelled() {
                 let task = tasks.remove(id);
                 drop(tasks);
                 drop(task);
@@ -301,7 +302,7 @@ impl Core {
         // nothing watching, the watch costs this one branch.
         let ready = if self.watch.is_on() {
             let poll = |f: &mut BoxFuture| f.as_mut().poll(&mut cx).is_ready();
-            let at = |f: &BoxFuture| f.header().spawned_at();
+            let at = |f: &mut BoxFuture| f.as_mut().header().spawned_at();
             self.watch.poll(Some(id), &mut future, poll, at)
         } else {
             future.as_mut().poll(&mut cx).is_ready()
@@ -393,12 +394,19 @@ impl Core {
     /// Drops every task, exactly once, then everything still in flight.
     ///
     /// A task's destructor may wake, abort or drop other tasks and their
-    /// sockets, or try to spawn, so this runs with the loop still current
-    /// (the caller enters it). Spawns are refused from here on (`insert`
-    /// drops the new future at once), so a second round only finds tasks
-    /// that arrived through the injection queue meanwhile.
+    /// sockets, or try to spawn, so this runs with this loop current (the
+    /// caller enters it, even inside another loop's task). Spawns are
+    /// refused from here on (`insert` drops the new future at once, and
+    /// `Handle::spawn` from other threads no longer queues), so a second
+    /// round only finds tasks that arrived through the injection queue
+    /// before the refusal.
     pub(crate) fn shutdown(&self) {
         self.shutting_down.set(true);
+        // Other threads' spawns are refused from here on, so the drains
+        // below see every one that got in: none is queued after the last
+        // drain, where nobody would run or drop it (a blocking job waiting
+        // for such a task would hang the pool's shutdown, and with it ours).
+        self.shared.refuse_spawns();
         loop {
             self.drain_injected();
             let tasks = self.tasks.borrow_mut().drain();
@@ -442,9 +450,9 @@ impl Core {
     /// Every live task; see `runtime/watch/dump.rs`.
     pub(crate) fn dump(&self) -> Vec<TaskInfo> {
         let now = self.watch.millis_now();
-        let tasks = self.tasks.borrow();
+        let mut tasks = self.tasks.borrow_mut();
         tasks
-            .iter()
+            .iter_mut()
             .map(|(id, task)| task_info(id, task, now))
             .collect()
     }

@@ -27,8 +27,8 @@
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::Waker;
 
 use crossbeam_channel::Sender;
@@ -38,7 +38,7 @@ use super::watch::{Dump, DumpRequest};
 use crate::blocking::Pool;
 use crate::reactor::IoToken;
 use crate::task::TaskId;
-use crate::task::join::{JoinHandle, JoinSlot, RawTask, TaskFuture};
+use crate::task::join::{JoinHandle, JoinSlot, RawTask, TaskFuture, drop_contained};
 use crate::time::wheel::TimerKey;
 
 /// A message for the loop from another thread.
@@ -84,6 +84,11 @@ pub(crate) struct Shared {
     /// `Builder::inline_file_reads`: may file reads try the page cache on
     /// the loop's thread before going to the pool?
     pub(crate) inline_file_reads: bool,
+    /// False once the runtime shuts down: remote spawns are then refused.
+    /// A spawner holds the read lock from its check until its task is in
+    /// the queue; the shutdown takes the write lock to close the gate, so
+    /// that every spawn that got in is queued before the shutdown's drain.
+    spawns_open: RwLock<bool>,
 }
 
 impl Shared {
@@ -102,7 +107,33 @@ impl Shared {
             registry,
             blocking,
             inline_file_reads: true,
+            spawns_open: RwLock::new(true),
         }
+    }
+
+    /// Queues a task spawned from another thread, or refuses it (dropping
+    /// it, so that its handle reports cancellation) once the runtime shuts
+    /// down.
+    pub(crate) fn inject_spawn(&self, task: RemoteTask) {
+        let open = self
+            .spawns_open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *open {
+            self.inject(Injected::Spawn(task));
+            return;
+        }
+        drop(open);
+        // The destructor is the user's; it is no reason to fail a spawn.
+        drop_contained(task);
+    }
+
+    /// Closes the gate of `inject_spawn`; returns once no spawn is under way.
+    pub(crate) fn refuse_spawns(&self) {
+        *self
+            .spawns_open
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = false;
     }
 
     /// Sends `message` to the loop and makes sure it will look.
@@ -160,7 +191,9 @@ impl Handle {
     /// Spawns a `Send` future onto this runtime, from any thread.
     ///
     /// On the loop's own thread this is a local spawn; elsewhere the future
-    /// travels through the injection queue and the loop is woken.
+    /// travels through the injection queue and the loop is woken. Once the
+    /// runtime is shutting down (being dropped) the spawn is refused: the
+    /// future is dropped and the handle reports cancellation.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
@@ -180,7 +213,7 @@ impl Handle {
             }
         });
         if let Some(task) = task {
-            self.shared.inject(Injected::Spawn(task));
+            self.shared.inject_spawn(task);
         }
         JoinHandle::new(slot)
     }

@@ -205,14 +205,13 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // Enter the loop so that destructors of tasks (which may drop sockets,
-        // timers, or spawn) find it. If we are inside another loop (a runtime
-        // dropped in a task), shut down without entering: those destructors
-        // then take their off-loop paths.
-        let entered = context::with_core(|_| ()).is_none();
-        let _enter = entered.then(|| context::enter(self.core.clone()));
+        // Make this loop current so that destructors of tasks (which may
+        // drop sockets, timers, or spawn) find it, even when we are inside
+        // a task of another loop (a runtime dropped in a task): that loop is
+        // current again once our tasks are gone.
+        let enter = context::enter_for_shutdown(self.core.clone());
         self.core.shutdown();
-        drop(_enter);
+        drop(enter);
         self.core.shared.blocking.shutdown();
         self.core.watch.finish();
     }

@@ -240,16 +240,24 @@ impl<T> Chan<T> {
 
     /// The receiver closes the channel: sends fail from now on, waiting
     /// senders are woken to get their values back. Queued values stay.
+    ///
+    /// The receiver's own parked waker is released too: only the receiver
+    /// closes, so nobody is waiting on it, and kept it would keep the
+    /// receiver's task (and whatever its waker owns) alive until the last
+    /// sender is gone.
     pub(crate) fn close(&self) {
         let mut wakers = Vec::new();
-        {
+        let rx_waker = {
             let mut state = self.lock();
             state.closed = true;
             state.send_waiters.drain_into(Served::Released, &mut wakers);
             state
                 .closed_waiters
                 .drain_into(Served::Released, &mut wakers);
-        }
+            state.rx_waker.take()
+        };
+        // After the lock: a waker's drop may run any code.
+        drop(rx_waker);
         wakers.into_iter().for_each(Waker::wake);
     }
 

@@ -83,9 +83,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// The sender dropped without sending.
+/// No value will come: the sender dropped without sending, or the receiver
+/// closed the channel before a value was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the oneshot sender was dropped without sending")]
+#[error("the oneshot channel closed without a value")]
 pub struct RecvError(());
 
 /// Why [`Receiver::try_recv`] returned no value.
@@ -94,7 +95,8 @@ pub enum TryRecvError {
     /// Nothing sent yet; the sender is still there.
     #[error("no value yet")]
     Empty,
-    /// The sender dropped without sending (or the value was taken).
+    /// Nothing will come: the sender dropped without sending, the receiver
+    /// closed the channel, or the value was taken.
     #[error("the oneshot sender is gone")]
     Closed,
 }
@@ -291,13 +293,20 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let state = self.inner.state.load(Ordering::Acquire);
         if state & COMPLETE == 0 {
+            // Closed by us: the sender can no longer send, so nothing will
+            // ever come even though it is still alive.
+            if state & CLOSED != 0 {
+                return Err(TryRecvError::Closed);
+            }
             return Err(TryRecvError::Empty);
         }
         self.take(state).ok_or(TryRecvError::Closed)
     }
 
     /// Closes the channel: a later `send` fails and returns its value. A
-    /// value sent before is still received.
+    /// value sent before is still received; otherwise awaiting the receiver
+    /// (or `try_recv`) now reports the channel closed instead of waiting for
+    /// a sender that can no longer send.
     pub fn close(&mut self) {
         let prev = self.inner.state.fetch_or(CLOSED, Ordering::AcqRel);
         self.inner.wake_sender(prev);
@@ -348,6 +357,12 @@ impl<T> Future for Receiver<T> {
         let this = self.get_mut();
         let mut state = this.inner.state.load(Ordering::Acquire);
         if state & COMPLETE == 0 {
+            // `send` never sets `VALUE_SENT` once `CLOSED` is set (it
+            // checks in the same compare-exchange), so after our `close`
+            // without a value, none will come.
+            if state & CLOSED != 0 {
+                return Poll::Ready(Err(RecvError(())));
+            }
             match this.park(state, cx) {
                 None => return Poll::Pending,
                 Some(completed) => state = completed,

@@ -100,8 +100,19 @@ impl Header {
 
     /// Called by the loop right before a poll, so that wakes during the poll
     /// queue the task again.
+    ///
+    /// A read-modify-write, not a plain store. A waker publishes its news
+    /// (a value in a channel, the `cancelled` flag) and then swaps
+    /// `scheduled`; if it finds `true` it queues nothing, counting on the
+    /// poll that is coming. That poll must then see the news. With a plain
+    /// store here the loop could store `false` and read the news before the
+    /// waker's writes reached it (a store followed by a load may be
+    /// reordered, even on x86), and the wake would be lost: miri found an
+    /// `abort()` from another thread lost this way. A swap reads the
+    /// waker's swap, and its acquire makes everything the waker did before
+    /// visible to the poll.
     pub(crate) fn clear_scheduled(&self) {
-        self.scheduled.store(false, Ordering::Release);
+        self.scheduled.swap(false, Ordering::AcqRel);
     }
 
     /// Marks the task as queued; used when the loop queues a task itself.

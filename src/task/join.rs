@@ -22,6 +22,7 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -111,15 +112,44 @@ impl fmt::Debug for JoinError {
 ///
 /// # Thread safety
 ///
-/// `JoinSlot<T>` is `Send + Sync` whatever `T` is, because wakers (which
-/// must be `Send + Sync`) point at it. That is sound because of one
-/// invariant: **the output is stored only while the `JoinHandle` is alive**.
-/// If the handle is gone when the task completes, the completing thread (the
-/// task's own loop) drops the output at once; if the handle is dropped with
-/// an output still stored, the handle drops it, on the handle's thread. And
-/// `JoinHandle<T>` is `Send` only when `T` is. So a `T` is only ever touched
-/// by the thread that produced it or by one that legitimately holds the
-/// handle, never by whichever thread happens to drop the last waker.
+/// `JoinSlot<T>` is `Send + Sync` whatever `T` is, because wakers and abort
+/// handles (which must be `Send + Sync`) point at it, and any thread may
+/// hold one and drop the last reference. The argument, in full:
+///
+/// 1. **What in a slot is not always thread-safe.** The header is atomics
+///    and an `Arc<Shared>`; the handle's waker is a `Waker`; a panic payload
+///    is `Send`. The only field that may be `!Send` or `!Sync` is the
+///    stored output `T`. So the question is only: which threads may touch,
+///    move or drop a `T`?
+/// 2. **Who reaches the output at all.** A `Waker` and an `AbortHandle`
+///    only ever touch the header. The output is written by `complete`,
+///    which runs where the task produces it (its own loop's thread; for a
+///    blocking job a pool thread, and then `R: Send` is required; for a
+///    `Handle::spawn`, `F::Output: Send` is required). It is taken or
+///    dropped by the `JoinHandle`, on the thread that holds the handle. All
+///    of these go through the mutex, so there are no data races on it.
+/// 3. **The invariant: an output is stored only while its `JoinHandle` is
+///    alive.** `complete` stores the output only if the handle is not
+///    `detached`; otherwise it drops it at once, on the producing thread.
+///    The handle's `Drop` sets `detached` and takes out any stored output,
+///    under the same lock, and drops it on the handle's thread. A handle
+///    that returned the outcome has taken it already.
+/// 4. **The handle's strong `Arc` closes the last gap.** Dropping the last
+///    `Arc<JoinSlot>` drops whatever output is still stored, on whichever
+///    thread that is: perhaps a thread that only held a waker. But while an
+///    output is stored, the handle is alive (3), and it holds a strong
+///    `Arc`, so that last `Arc` cannot be a waker's. A handle that is
+///    forgotten (`mem::forget`) never releases its `Arc`: the slot, and the
+///    output in it, leak, which is safe; no other thread drops the output.
+/// 5. **The handle only travels as far as `T` may.** `JoinHandle<T>` is
+///    `Send` only if `T: Send` (its `PhantomData<Box<T>>`), so "the
+///    handle's thread" in (2) and (3) is either the producing thread or a
+///    thread that `T: Send` allows. A shared `&JoinHandle` reaches no `T`
+///    (taking the output needs `Pin<&mut JoinHandle>`).
+///
+/// So a `T` is only ever touched by the thread that produced it or by one
+/// that legitimately holds the handle, never by whichever thread happens
+/// to drop the last waker.
 pub(crate) struct JoinSlot<T> {
     /// Flags and the loop to wake: what a waker or an abort touches.
     pub(crate) header: Header,
@@ -129,7 +159,9 @@ pub(crate) struct JoinSlot<T> {
 
 // SAFETY: see "Thread safety" above: the only `T` inside is the stored
 // output, which is never accessed or dropped by a thread that does not own
-// the `JoinHandle` (itself `Send` only if `T: Send`) or produce the output.
+// the `JoinHandle` (itself `Send` only if `T: Send`) or produce the output;
+// while it is stored the handle's strong `Arc` keeps the last drop of the
+// slot away from other threads.
 unsafe impl<T> Send for JoinSlot<T> {}
 // SAFETY: as for `Send`; all shared access goes through the mutex.
 unsafe impl<T> Sync for JoinSlot<T> {}
@@ -189,8 +221,11 @@ impl<T> JoinSlot<T> {
             }
         };
         // Both after the lock is released: the handle's task may run on
-        // another thread, and an output's destructor may run any code.
-        drop(unwanted);
+        // another thread, and an output's destructor may run any code. That
+        // code may panic: nobody wants this output, so the panic has nobody
+        // to go to either, and it must not unwind into the loop (it would
+        // escape `block_on` and leave the finished task in the table).
+        drop_contained(unwanted);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -274,9 +309,18 @@ impl<T> Drop for JoinHandle<T> {
             state.waker = None;
             state.output.take()
         };
-        // Dropped here, on the handle's thread, outside the lock.
-        drop(output);
+        // Dropped here, on the handle's thread, outside the lock. A panic in
+        // the output's destructor stays here, as with tokio: dropping a
+        // handle must not fail because of what the task returned.
+        drop_contained(output);
     }
+}
+
+/// Drops `value`, catching a panic of its destructor. For values the user
+/// never asked to see: a task's output nobody awaits, a future the runtime
+/// refused.
+pub(crate) fn drop_contained<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
 impl<T> Future for JoinHandle<T> {
@@ -346,8 +390,9 @@ impl fmt::Debug for AbortHandle {
 /// drop guard reports `is_cancelled()` if the future is dropped before it
 /// finished (abort, runtime shutdown).
 pub(crate) struct TaskFuture<F: Future> {
-    /// The user's future.
-    future: F,
+    /// The user's future. `ManuallyDrop` so that our `Drop` can drop it
+    /// (in place) under `catch_unwind` and report a panic of its destructor.
+    future: ManuallyDrop<F>,
     /// Delivers `Cancelled` if the task is dropped unfinished.
     guard: CancelOnDrop<F::Output>,
     /// `F` need not be `Unpin`; this struct is only ever used pinned.
@@ -357,7 +402,7 @@ pub(crate) struct TaskFuture<F: Future> {
 impl<F: Future> TaskFuture<F> {
     pub(crate) fn new(future: F, slot: Arc<JoinSlot<F::Output>>) -> TaskFuture<F> {
         TaskFuture {
-            future,
+            future: ManuallyDrop::new(future),
             guard: CancelOnDrop(slot),
             _pinned: PhantomData,
         }
@@ -365,17 +410,19 @@ impl<F: Future> TaskFuture<F> {
 }
 
 impl<F: Future> RawTask for TaskFuture<F> {
-    fn header(&self) -> &Header {
-        &self.guard.0.header
+    fn header(self: Pin<&mut Self>) -> &Header {
+        // SAFETY: nothing is moved; only the unpinned `guard` is reached.
+        let this = unsafe { self.get_unchecked_mut() };
+        &this.guard.0.header
     }
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned: `TaskFuture` never moves it
-        // out, has no `Drop` impl of its own, and is itself only used pinned.
+        // out (its `Drop` drops it in place), and is itself only used pinned.
         // `guard` is not pinned and is only read through a shared reference.
         let (future, slot) = unsafe {
             let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.future), &this.guard.0)
+            (Pin::new_unchecked(&mut *this.future), &this.guard.0)
         };
         let outcome = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
@@ -387,11 +434,37 @@ impl<F: Future> RawTask for TaskFuture<F> {
     }
 }
 
+impl<F: Future> Drop for TaskFuture<F> {
+    fn drop(&mut self) {
+        // SAFETY: `future` is dropped in place (never moved, as pinning
+        // requires) and never touched again: this is the last use of `self`
+        // but for `guard`, which the compiler drops after us.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut self.future)
+        }));
+        // A destructor that panics (typically while the task is aborted or
+        // the runtime shuts down) is reported as the panic it is, with its
+        // payload, as tokio does: "cancelled" would hide it. If the task had
+        // already finished, `complete` ignores this.
+        if let Err(payload) = dropped {
+            self.guard.0.complete(Err(JoinError::panic(payload)));
+        }
+    }
+}
+
 /// What the task table stores: a future with its output type erased, that
 /// can also show the loop its task's header.
 pub(crate) trait RawTask {
     /// The task's flags (queued, cancelled, finished) and id.
-    fn header(&self) -> &Header;
+    ///
+    /// Takes the task pinned and mutably, like `poll`, rather than `&self`:
+    /// a shared reference to the task would cover the user's future too, and
+    /// between two polls that future may hold `&mut` borrows of its own
+    /// fields (`sock.read(&mut buf).await`). Creating `&Self` over them is
+    /// undefined behaviour under Rust's aliasing rules (miri's Stacked
+    /// Borrows reports it); a `Pin<&mut Self>` of this `!Unpin` type asserts
+    /// nothing about the bytes of the future, and only `guard` is read.
+    fn header(self: Pin<&mut Self>) -> &Header;
     /// Polls the task's future, delivering its outcome when it completes.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 }

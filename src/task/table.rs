@@ -61,14 +61,14 @@ pub(crate) struct TaskTable {
 
 impl TaskTable {
     /// Stores a task, tells its header its id, and returns the id.
-    pub(crate) fn insert(&mut self, future: BoxFuture, waker: Waker) -> TaskId {
+    pub(crate) fn insert(&mut self, mut future: BoxFuture, waker: Waker) -> TaskId {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
         let entry = self.slab.vacant_entry();
         let index = u32::try_from(entry.key()).expect("more than 2^32 live tasks");
         let id = TaskId { index, generation };
-        future.header().set_id(id);
-        let spawned_at = future.header().spawned_at();
+        future.as_mut().header().set_id(id);
+        let spawned_at = future.as_mut().header().spawned_at();
         entry.insert(Task {
             generation,
             polls: 0,
@@ -104,8 +104,8 @@ impl TaskTable {
     }
 
     /// Every live task with its id (for the task dump).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (TaskId, &Task)> {
-        self.slab.iter().map(|(index, task)| {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (TaskId, &mut Task)> {
+        self.slab.iter_mut().map(|(index, task)| {
             let index = u32::try_from(index).expect("insert keeps indices below 2^32");
             let id = TaskId {
                 index,

@@ -48,8 +48,8 @@ pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(super::deadline_after(Instant::now(), duration))
 }
 
-/// Waits until `deadline`. A deadline in the past completes at the next loop
-/// turn. See [`sleep`] (including its panic).
+/// Waits until `deadline`. A deadline the loop's clock has already passed
+/// completes on the first poll. See [`sleep`] (including its panic).
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
@@ -92,7 +92,8 @@ impl Sleep {
     }
 
     /// Moves the deadline, even after the sleep has completed (it then
-    /// becomes pending again).
+    /// becomes pending again). A deadline the loop's clock has already
+    /// passed completes at the next poll.
     ///
     /// On the loop that drives the sleep, moving a pending entry is O(1) and
     /// allocates nothing; a later deadline (the idle-timeout pattern) only
@@ -120,6 +121,19 @@ impl Sleep {
 
     /// The poll, with the current loop in hand.
     fn poll_on(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<()> {
+        // A deadline the loop's clock has passed is due now: filing it (or
+        // leaving it filed) would only fire it at the next turn's timer
+        // phase. The clock is the turn's, read once per turn, so this costs
+        // no clock read and never fires early.
+        if self.deadline <= core.now() {
+            if let Some(home) = &mut self.home
+                && let Some(key) = home.key.take()
+            {
+                cancel(&home.shared, key);
+            }
+            self.elapsed = true;
+            return Poll::Ready(());
+        }
         if let Some(home) = &mut self.home {
             if Arc::ptr_eq(&home.shared, &core.shared) {
                 if let Some(key) = home.key {

@@ -72,9 +72,28 @@ pub fn with_watchdog<T: Send + 'static>(
         .unwrap_or_else(|_| panic!("test did not finish within {limit:?} (hang?)"))
 }
 
-/// A connected pair of non-blocking Unix sockets registered with the current
-/// loop: reading from `.0` parks on I/O until someone writes to `.1`.
+/// A pipe whose read end is registered with the current loop: reading from
+/// `.0` parks on I/O until someone writes to `.1`.
+///
+/// A pipe rather than a socket pair so that the tests using it also run
+/// under miri, whose socket pairs lack the `recv(2)` that std's `UnixStream`
+/// reads with, and the `ioctl` of its `set_nonblocking`. Both ends are
+/// non-blocking (mio's `pipe2(O_NONBLOCK)`); the tests' writes are tiny.
 pub fn async_pair() -> (
+    evloop::reactor::Async<mio::unix::pipe::Receiver>,
+    mio::unix::pipe::Sender,
+) {
+    let (sender, receiver) = mio::unix::pipe::new().expect("pipe");
+    (
+        evloop::reactor::Async::new(receiver).expect("register"),
+        sender,
+    )
+}
+
+/// A connected pair of non-blocking Unix sockets registered with the current
+/// loop, for tests that need both directions (a pipe has one). Not for miri
+/// (see [`async_pair`]).
+pub fn socket_pair() -> (
     evloop::reactor::Async<mio::net::UnixStream>,
     std::os::unix::net::UnixStream,
 ) {

@@ -89,11 +89,17 @@ impl std::fmt::Display for TaskInfo {
 
 /// The dump line of the task `id` in `task`'s slot, at `now_millis` on
 /// the loop's watch clock (see `Task::last_poll`).
-pub(crate) fn task_info(id: TaskId, task: &Task, now_millis: u32) -> TaskInfo {
-    let state = match &task.future {
+pub(crate) fn task_info(id: TaskId, task: &mut Task, now_millis: u32) -> TaskInfo {
+    // Through `Pin<&mut>`, never `&` over the future: see `RawTask::header`.
+    let state = match &mut task.future {
         None => TaskState::Running,
-        Some(future) if future.header().is_scheduled() => TaskState::Scheduled,
-        Some(_) => TaskState::Waiting,
+        Some(future) => {
+            if future.as_mut().header().is_scheduled() {
+                TaskState::Scheduled
+            } else {
+                TaskState::Waiting
+            }
+        }
     };
     TaskInfo {
         id,

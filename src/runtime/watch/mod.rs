@@ -366,7 +366,7 @@ impl Watch {
         task: Option<TaskId>,
         state: &mut S,
         poll: impl FnOnce(&mut S) -> R,
-        spawned_at: impl FnOnce(&S) -> &'static Location<'static>,
+        spawned_at: impl FnOnce(&mut S) -> &'static Location<'static>,
     ) -> R {
         if !self.traced
             && let Some(watchdog) = &self.watchdog
