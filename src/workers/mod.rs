@@ -94,6 +94,7 @@
 
 mod affinity;
 mod shutdown;
+mod single;
 mod supervisor;
 
 use std::future::Future;
