@@ -5,7 +5,7 @@
 //! process has ever had two threads, glibc takes its multi-threaded paths
 //! for good (each `recv`, `send` and `epoll_wait` wrapper enters and leaves
 //! asynchronous-cancellation mode around the system call, and `free` looks
-//! up the arena a block came from). Under callgrind that is about 170
+//! up the arena a block came from). Under callgrind that was about 190
 //! instructions per `GET /` of `examples/http_echo.rs`, some 3%.
 //!
 //! So a single worker runs where `start_server` was called, and the
