@@ -274,7 +274,31 @@ fn a_second_signal_stops_at_once() {
             "60",
         ]);
     }
-    let (child, addr) = start(NAME, 2);
+    second_signal_stops_at_once(NAME, 2);
+}
+
+#[test]
+fn a_second_signal_stops_a_single_worker_at_once() {
+    // One worker runs on the main thread, its loop doing the supervisor's
+    // work: the same contract.
+    const NAME: &str = "a_second_signal_stops_a_single_worker_at_once";
+    if is_child(NAME) {
+        run_child(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--drain-timeout",
+            "60",
+        ]);
+    }
+    second_signal_stops_at_once(NAME, 1);
+}
+
+/// SIGTERM during a request that never ends, then SIGINT: the child exits
+/// at once, with 1, and the request is never answered.
+fn second_signal_stops_at_once(name: &str, workers: usize) {
+    let (child, addr) = start(name, workers);
     let mut reader = served_once(addr);
     send(reader.get_mut(), "/sleep?ms=60000");
     std::thread::sleep(Duration::from_millis(200));
