@@ -1,8 +1,10 @@
 //! The demo HTTP/1.1 server: routes a Starlette/uvicorn user would write,
 //! on `evloop::http`.
 //!
-//! Run:  cargo run --release --example http_echo [-- --addr 127.0.0.1:8080 --workers 1]
+//! Run:  cargo run --release --example http_echo [-- --addr 127.0.0.1:8080 --workers N --drain-timeout SECS]
+//!       (default: one worker per core, a 30 s drain)
 //! Talk: curl -i http://127.0.0.1:8080/            (it prints more curl lines)
+//! Stop: Ctrl-C (or SIGTERM) drains gracefully; a second Ctrl-C stops at once.
 //!
 //! Routes:
 //!   GET  /                      200 text/plain "Hello, world!" (HEAD too; else 405)
@@ -13,12 +15,27 @@
 //!   GET  /sleep?ms=M            waits M ms on a timer
 //!   GET  /blocking?ms=M         std::thread::sleep on the blocking pool
 //!   anything else               404
+//!
+//! Workers (docs/11-workers-and-signals.md): each worker is a thread with
+//! its own loop, its own `SO_REUSEPORT` listener on the port and its own
+//! `Server` (the app is built on the worker's thread); the kernel spreads
+//! the connections over the listeners, and a connection stays on the loop
+//! that accepted it. The first signal begins the drain
+//! (`serve_with_shutdown`, docs/10-http.md): every worker stops accepting,
+//! serves the connections the kernel had already queued for it, lets the
+//! requests and streams in flight finish (their responses say
+//! `connection: close`) and closes idle keep-alive connections. The process
+//! exits 0 once every worker is done; past the drain deadline, or at a
+//! second signal, what remains is cancelled and it exits 1.
 
 use std::io;
 use std::time::Duration;
 
 use evloop::http::{Body, Request, Response, Router, Server, any};
 use evloop::net::TcpListener;
+use evloop::workers::{Worker, Workers};
+
+const USAGE: &str = "usage: http_echo [--addr ADDR] [--workers N] [--drain-timeout SECS]";
 
 /// The largest `ms` or `delay_ms` accepted (a minute).
 const MAX_MS: u64 = 60_000;
@@ -169,38 +186,58 @@ pub fn app() -> Router {
         .get("/blocking", blocking)
 }
 
-/// `--addr ADDR` and `--workers N`.
-fn parse_args() -> Result<(String, usize), String> {
-    let mut addr = "127.0.0.1:8080".to_string();
-    let mut workers = 1;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--addr" => addr = value()?,
-            "--workers" => {
-                workers = value()?
-                    .parse()
-                    .map_err(|_| "--workers takes a number".to_string())?
-            }
-            "-h" | "--help" => return Err("usage: http_echo [--addr ADDR] [--workers N]".into()),
-            other => return Err(format!("unknown argument {other:?}")),
+fn main() {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("http_echo: {error}");
+            std::process::exit(2);
         }
+    };
+    // Exit 0 after a clean drain; 1 when it was cut short (deadline or a
+    // second signal) or a worker failed.
+    if let Err(error) = run(options, |_worker| app()) {
+        eprintln!("http_echo: {error}");
+        std::process::exit(1);
     }
-    Ok((addr, workers))
 }
 
-fn main() -> io::Result<()> {
-    let (addr, workers) =
-        parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    if workers != 1 {
-        eprintln!("multi-worker mode comes with evloop::workers; run with --workers 1");
-        std::process::exit(2);
+/// Serves the router `app` builds (once per worker, on the worker's own
+/// thread: a `Router` stays on its loop) on `options.workers` workers, until
+/// a signal and the drain that follows. `Ok(())` after a clean drain.
+pub fn run<A>(options: Options, app: A) -> io::Result<()>
+where
+    A: Fn(&Worker) -> Router + Send + Sync + 'static,
+{
+    let addr = one_port(&options.addr)?;
+    let count = options.workers;
+    Workers::new()
+        .count(count)
+        .drain_timeout(options.drain_timeout)
+        .start_server(move |worker| serve(addr.clone(), app(&worker), worker, count))
+}
+
+/// Port 0 would give every worker a port of its own: pick one for all.
+fn one_port(addr: &str) -> io::Result<String> {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(parsed) if parsed.port() == 0 => Ok(std::net::TcpListener::bind(parsed)?
+            .local_addr()?
+            .to_string()),
+        _ => Ok(addr.to_string()),
     }
-    evloop::block_on(async {
-        let listener = TcpListener::bind(addr.as_str()).await?;
-        let at = listener.local_addr()?;
-        println!("evloop http_echo listening on http://{at}");
+}
+
+/// One worker: its own listener and server, until the shutdown has
+/// drained them. The shutdown is watched by the accept loop only (once per
+/// accept); requests pay nothing for it.
+async fn serve(addr: String, app: Router, worker: Worker, count: usize) -> io::Result<()> {
+    let listener = TcpListener::bind_reuseport(addr.as_str()).await?;
+    let at = listener.local_addr()?;
+    println!(
+        "evloop http_echo worker {}/{count} listening on http://{at}",
+        worker.index()
+    );
+    if worker.index() == 0 {
         println!("  curl -i http://{at}/");
         println!("  curl -i -X POST --data-binary 'hello' http://{at}/echo");
         println!("  curl -i 'http://{at}/anything/x?a=1&b=two' -d 'some body'");
@@ -208,6 +245,59 @@ fn main() -> io::Result<()> {
         println!("  curl -N 'http://{at}/stream?n=5&delay_ms=500'");
         println!("  curl -i 'http://{at}/sleep?ms=1000'");
         println!("  curl -i 'http://{at}/blocking?ms=1000'");
-        Server::new(app()).serve(listener).await
-    })
+    }
+    Server::new(app)
+        .serve_with_shutdown(listener, worker.shutdown().wait())
+        .await
+}
+
+/// The command line.
+pub struct Options {
+    /// Where to listen (port 0: one free port, shared by the workers).
+    pub addr: String,
+    /// How many workers (loops, threads).
+    pub workers: usize,
+    /// How long the graceful drain may take.
+    pub drain_timeout: Duration,
+}
+
+impl Options {
+    /// Parses `--addr ADDR`, `--workers N` (default: the cores this process
+    /// may use) and `--drain-timeout SECS` (default 30).
+    pub fn parse(mut args: impl Iterator<Item = String>) -> io::Result<Options> {
+        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidInput, what);
+        let mut options = Options {
+            addr: "127.0.0.1:8080".to_string(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            drain_timeout: evloop::workers::DEFAULT_DRAIN_TIMEOUT,
+        };
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| invalid(format!("{name} needs a value\n{USAGE}")))
+            };
+            match arg.as_str() {
+                "--addr" => options.addr = value("--addr")?,
+                "--workers" => {
+                    let text = value("--workers")?;
+                    options.workers = text
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| invalid(format!("bad --workers {text:?}\n{USAGE}")))?;
+                }
+                "--drain-timeout" => {
+                    let text = value("--drain-timeout")?;
+                    options.drain_timeout = text
+                        .parse()
+                        .ok()
+                        .and_then(|secs: f64| Duration::try_from_secs_f64(secs).ok())
+                        .ok_or_else(|| invalid(format!("bad --drain-timeout {text:?}\n{USAGE}")))?;
+                }
+                "-h" | "--help" => return Err(invalid(USAGE.to_string())),
+                other => return Err(invalid(format!("unknown argument {other:?}\n{USAGE}"))),
+            }
+        }
+        Ok(options)
+    }
 }

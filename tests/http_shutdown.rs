@@ -1,6 +1,7 @@
 //! Graceful shutdown: `serve_with_shutdown` stops accepting, serves what
 //! the kernel queued, finishes in-flight requests with `connection: close`,
-//! closes idle connections, and returns when all are done.
+//! closes idle connections, refuses new ones, and returns when all are
+//! done.
 
 mod http_support;
 
@@ -8,7 +9,7 @@ use std::io::{BufReader, Write};
 use std::time::{Duration, Instant};
 
 use evloop::http::Server;
-use http_support::{closed, connect, demo, read_response, start};
+use http_support::{closed, connect, demo, eventually, read_response, start};
 
 #[test]
 fn shutdown_closes_idle_finishes_in_flight_and_returns() {
@@ -36,6 +37,16 @@ fn shutdown_closes_idle_finishes_in_flight_and_returns() {
     assert!(
         begun.elapsed() < Duration::from_millis(1000),
         "at once, not after the busy request"
+    );
+
+    // The listener is closed while the busy request still runs: a new
+    // client is refused, not queued where nobody accepts it.
+    assert!(
+        eventually(Duration::from_secs(1), || std::net::TcpStream::connect(
+            addr
+        )
+        .is_err()),
+        "new connections refused during the drain"
     );
 
     let mut busy_reader = BufReader::new(busy);

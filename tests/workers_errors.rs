@@ -118,3 +118,35 @@ fn pinned_workers_each_run_on_one_cpu() {
         .expect("clean");
     assert_eq!(*cpus.lock().expect("lock"), vec![1, 1]);
 }
+
+#[test]
+fn a_single_worker_runs_on_the_calling_thread() {
+    // One worker needs no thread of its own: the process stays
+    // single-threaded, which glibc rewards on every system call.
+    let caller = std::thread::current().id();
+    Workers::new()
+        .count(1)
+        .start_server(move |_worker| {
+            let here = std::thread::current().id();
+            async move {
+                if here == caller {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other("the worker got a thread of its own"))
+                }
+            }
+        })
+        .expect("the worker ran on the caller's thread");
+}
+
+#[test]
+fn a_single_workers_error_is_the_runs_error() {
+    let error = Workers::new()
+        .count(1)
+        .start_server(|_worker| async { Err(std::io::Error::other("no database")) })
+        .expect_err("the worker failed");
+    assert!(
+        error.to_string().contains("worker 0 failed: no database"),
+        "{error}"
+    );
+}

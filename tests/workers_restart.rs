@@ -87,3 +87,36 @@ fn a_panicking_worker_is_restarted_and_the_others_keep_serving() {
     // A worker lost for good makes the run a failure.
     assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
 }
+
+#[test]
+fn a_single_worker_on_the_calling_thread_is_restarted_too() {
+    const NAME: &str = "a_single_worker_on_the_calling_thread_is_restarted_too";
+    if is_child(NAME) {
+        run_server(Workers::new().count(1).max_restarts_per_minute(1));
+    }
+    let child = ChildProcess::start(NAME);
+    let port: u16 = child
+        .expect_line("PORT=", Duration::from_secs(20))
+        .parse()
+        .expect("port");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    child.expect_line("LISTENING 0", Duration::from_secs(20));
+
+    // The worker panics; it is restarted on a fresh loop and serves again.
+    client_of(addr, 0).send("panic").expect("send");
+    child.expect_line("LISTENING 0", Duration::from_secs(10));
+    let mut again = client_of(addr, 0);
+    again.send("echo").expect("send");
+    assert!(echoes(&mut again), "the restarted worker serves");
+
+    // Over the budget: the run ends, a failure.
+    drop(again);
+    client_of(addr, 0).send("panic").expect("send");
+    let (status, stderr) = child.wait(Duration::from_secs(15));
+    assert!(
+        stderr.contains("worker 0 panicked: worker 0 asked to panic; restarting it"),
+        "stderr:\n{stderr}"
+    );
+    assert!(stderr.contains("not restarted"), "stderr:\n{stderr}");
+    assert_eq!(status.code(), Some(1), "stderr:\n{stderr}");
+}

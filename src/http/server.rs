@@ -240,6 +240,10 @@ impl Server {
         }
         shared.begin_shutdown();
         drain_backlog(&listener, &shared).await;
+        // Closed now, not when the drain ends: from here a new client is
+        // refused at once (it can retry elsewhere) instead of completing
+        // its handshake into a queue nobody accepts from, to be reset later.
+        drop(listener);
         loop {
             let ended = shared.ended.notified();
             if shared.live.borrow().is_empty() {

@@ -40,6 +40,11 @@
 //! everything, the worker future included, once the drain deadline passes
 //! or a second signal arrives.
 //!
+//! One worker (`count(1)`) gets no thread of its own: it runs on the thread
+//! that called `start_server`, whose loop also does the supervisor's work,
+//! so that a one-worker server stays a single-threaded process (glibc's
+//! system-call wrappers and `free` take cheaper paths in one).
+//!
 //! A panic that escapes the worker function (a spawned task's panic is
 //! already contained by its `JoinHandle`) ends that worker's loop only: it
 //! is reported on stderr with the worker's index and the worker is started
@@ -94,6 +99,7 @@
 
 mod affinity;
 mod shutdown;
+mod single;
 mod supervisor;
 
 use std::future::Future;
@@ -167,7 +173,8 @@ impl Workers {
         }
     }
 
-    /// How many workers to run (at least 1; 0 is an error at start).
+    /// How many workers to run (at least 1; 0 is an error at start). A
+    /// single worker runs on the calling thread.
     pub fn count(mut self, count: usize) -> Workers {
         self.count = count;
         self
@@ -176,6 +183,7 @@ impl Workers {
     /// Pins worker i to the i-th CPU the process may run on (modulo their
     /// number), with `sched_setaffinity` on Linux; a no-op elsewhere. A
     /// failure to pin is reported on stderr and the worker runs unpinned.
+    /// A single worker runs on the calling thread, which is then pinned.
     pub fn pin_to_cores(mut self, pin: bool) -> Workers {
         self.pin_to_cores = pin;
         self

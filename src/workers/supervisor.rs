@@ -36,7 +36,7 @@ enum Outcome {
 }
 
 /// A worker thread's last message to the supervisor.
-struct Exit {
+pub(super) struct Exit {
     /// Which worker.
     index: usize,
     /// How it ended.
@@ -58,7 +58,7 @@ struct Common<F> {
 }
 
 /// What woke the supervisor.
-enum Event {
+pub(super) enum Event {
     /// SIGINT or SIGTERM.
     Signal,
     /// The shutdown began (by a signal, or by `Shutdown::trigger`).
@@ -75,13 +75,14 @@ where
     F: Fn(Worker) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = io::Result<()>> + 'static,
 {
+    if config.count == 1 {
+        // No second thread: see `single.rs`.
+        return super::single::run(config, worker_fn);
+    }
     let runtime = crate::Runtime::builder().max_blocking_threads(1).build()?;
     runtime.block_on(async {
         // Listen before any worker starts: a signal from then on is ours.
-        let signals = [
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-        ];
+        let signals = listen()?;
         let (exits, receiver) = unbounded_channel();
         let common = Arc::new(Common {
             worker_fn,
@@ -210,24 +211,7 @@ impl Supervisor {
             if let Poll::Ready(Some(exit)) = self.receiver.poll_recv(cx) {
                 return Poll::Ready(Event::Exit(exit));
             }
-            // Poll both, so that a SIGINT and a SIGTERM together count once.
-            let [interrupt, terminate] = &mut self.signals;
-            let interrupted = interrupt.poll_recv(cx).is_ready();
-            let terminated = terminate.poll_recv(cx).is_ready();
-            if interrupted || terminated {
-                return Poll::Ready(Event::Signal);
-            }
-            if let Some(wait) = began
-                && Pin::new(wait).poll(cx).is_ready()
-            {
-                return Poll::Ready(Event::ShutdownBegan);
-            }
-            if let Some(sleep) = deadline
-                && sleep.as_mut().poll(cx).is_ready()
-            {
-                return Poll::Ready(Event::Deadline);
-            }
-            Poll::Pending
+            poll_watch(cx, &mut self.signals, began, deadline)
         })
         .await
     }
@@ -267,29 +251,11 @@ impl Supervisor {
                     return;
                 }
                 let limit = self.config.max_restarts_per_minute;
-                let recent = &mut self.restarts[index];
-                let now = Instant::now();
-                while recent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-                {
-                    recent.pop_front();
-                }
-                if recent.len() >= limit {
-                    eprintln!(
-                        "evloop: worker {index} panicked: {message}; not restarted \
-                         ({limit} restarts in the last minute)"
-                    );
+                if !may_restart(&mut self.restarts[index], limit, index, &message) {
                     self.failures
                         .push(format!("worker {index} panicked: {message}"));
                     return;
                 }
-                recent.push_back(now);
-                let count = recent.len();
-                eprintln!(
-                    "evloop: worker {index} panicked: {message}; restarting it \
-                     (restart {count} of {limit} this minute)"
-                );
                 if let Err(error) = self.start(index, common) {
                     eprintln!("evloop: worker {index} could not be restarted: {error}");
                     self.failures
@@ -315,6 +281,74 @@ impl Supervisor {
         }
         Ok(())
     }
+}
+
+/// What woke the supervisor, apart from a worker's exit: a signal, the
+/// shutdown beginning, the deadline.
+pub(super) fn poll_watch(
+    cx: &mut std::task::Context<'_>,
+    signals: &mut [Signal; 2],
+    began: &mut Option<Wait>,
+    deadline: &mut Option<Pin<Box<Sleep>>>,
+) -> Poll<Event> {
+    // Poll both, so that a SIGINT and a SIGTERM together count once.
+    let [interrupt, terminate] = signals;
+    let interrupted = interrupt.poll_recv(cx).is_ready();
+    let terminated = terminate.poll_recv(cx).is_ready();
+    if interrupted || terminated {
+        return Poll::Ready(Event::Signal);
+    }
+    if let Some(wait) = began
+        && Pin::new(wait).poll(cx).is_ready()
+    {
+        return Poll::Ready(Event::ShutdownBegan);
+    }
+    if let Some(sleep) = deadline
+        && sleep.as_mut().poll(cx).is_ready()
+    {
+        return Poll::Ready(Event::Deadline);
+    }
+    Poll::Pending
+}
+
+/// SIGINT and SIGTERM, heard on the current loop.
+pub(super) fn listen() -> io::Result<[Signal; 2]> {
+    Ok([
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    ])
+}
+
+/// Whether worker `index`, which panicked with `message`, may be started
+/// again: fewer than `limit` restarts within the last minute (`recent`,
+/// which records this one). Says which on stderr.
+pub(super) fn may_restart(
+    recent: &mut VecDeque<Instant>,
+    limit: usize,
+    index: usize,
+    message: &str,
+) -> bool {
+    let now = Instant::now();
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+    {
+        recent.pop_front();
+    }
+    if recent.len() >= limit {
+        eprintln!(
+            "evloop: worker {index} panicked: {message}; not restarted \
+             ({limit} restarts in the last minute)"
+        );
+        return false;
+    }
+    recent.push_back(now);
+    let count = recent.len();
+    eprintln!(
+        "evloop: worker {index} panicked: {message}; restarting it \
+         (restart {count} of {limit} this minute)"
+    );
+    true
 }
 
 /// Runs one worker on this thread: its own runtime, its future, until the
@@ -347,7 +381,7 @@ where
 }
 
 /// The text of a panic payload (`panic!` with a literal or a format).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
