@@ -154,9 +154,19 @@ pub(super) fn write_head(
     framing: OutFraming,
     connection: ConnectionHeader,
 ) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_status(out, response.status);
-    out.extend_from_slice(b"\r\n");
+    // One reservation for the whole head, so that the appends below never
+    // stop to grow the buffer (each growth is a reallocation and a copy).
+    out.reserve(HEAD_RESERVE + headers_len(response));
+    match status_line(response.status) {
+        // The common statuses are one constant line: one copy instead of
+        // formatting the number and looking up its reason.
+        Some(line) => out.extend_from_slice(line),
+        None => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            push_status(out, response.status);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
     for (name, value) in &response.headers {
         if is_framing_header(name) {
             continue;
@@ -185,11 +195,40 @@ pub(super) fn write_head(
     out.extend_from_slice(b"\r\n\r\n");
 }
 
+/// Room for what the server adds to every head: status line, framing,
+/// `connection` and `date` headers.
+const HEAD_RESERVE: usize = 128;
+
+/// The bytes the handler's own headers take in the head.
+fn headers_len(response: &Response) -> usize {
+    response
+        .headers
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum()
+}
+
+/// The whole status line of the statuses most responses carry.
+fn status_line(status: u16) -> Option<&'static [u8]> {
+    Some(match status {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => return None,
+    })
+}
+
 /// Headers the server writes itself.
 fn is_framing_header(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "connection", "date"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    // Only four lengths can match: most names are passed over after one
+    // comparison instead of four.
+    match name.len() {
+        14 => name.eq_ignore_ascii_case("content-length"),
+        17 => name.eq_ignore_ascii_case("transfer-encoding"),
+        10 => name.eq_ignore_ascii_case("connection"),
+        4 => name.eq_ignore_ascii_case("date"),
+        _ => false,
+    }
 }
 
 /// A token character (RFC 9110 `tchar`), by table: checked for every
