@@ -13,13 +13,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::body::Body;
 
+/// A header's name and value.
+type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// An HTTP response: status, headers and body.
 #[derive(Debug)]
 pub struct Response {
     /// The status code.
     status: u16,
-    /// Headers the handler set, in order.
-    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// The first header the handler set, kept inline: most responses set
+    /// one (`content-type`), and this way it costs no allocation.
+    first_header: Option<Header>,
+    /// The headers after the first, in order.
+    more_headers: Vec<Header>,
     /// The body.
     body: Body,
 }
@@ -33,7 +39,8 @@ impl Response {
         assert!((100..=999).contains(&status), "bad HTTP status {status}");
         Response {
             status,
-            headers: Vec::new(),
+            first_header: None,
+            more_headers: Vec::new(),
             body: Body::empty(),
         }
     }
@@ -71,7 +78,11 @@ impl Response {
             !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0),
             "bad header value {value:?}"
         );
-        self.headers.push((name, value));
+        if self.first_header.is_none() {
+            self.first_header = Some((name, value));
+        } else {
+            self.more_headers.push((name, value));
+        }
         self
     }
 
@@ -96,7 +107,12 @@ impl Response {
 
     /// The headers the handler set.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (&**n, &**v))
+        self.header_pairs().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The headers the handler set, in order, as stored.
+    fn header_pairs(&self) -> impl Iterator<Item = &Header> {
+        self.first_header.iter().chain(&self.more_headers)
     }
 
     /// Whether the body is full bytes (or empty), not a stream.
@@ -167,7 +183,7 @@ pub(super) fn write_head(
             out.extend_from_slice(b"\r\n");
         }
     }
-    for (name, value) in &response.headers {
+    for (name, value) in response.header_pairs() {
         if is_framing_header(name) {
             continue;
         }
@@ -202,8 +218,7 @@ const HEAD_RESERVE: usize = 128;
 /// The bytes the handler's own headers take in the head.
 fn headers_len(response: &Response) -> usize {
     response
-        .headers
-        .iter()
+        .header_pairs()
         .map(|(name, value)| name.len() + value.len() + 4)
         .sum()
 }
@@ -422,6 +437,31 @@ mod tests {
     #[test]
     fn formats_the_rfc_example_date() {
         assert_eq!(&format_date(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn headers_keep_their_order_past_the_inline_first() {
+        let response = Response::new(204)
+            .header("x-a", "1")
+            .header("Date", "yesterday")
+            .header("x-b", "2")
+            .header("x-c", "3");
+        let names: Vec<&str> = response.headers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["x-a", "Date", "x-b", "x-c"]);
+        let mut out = Vec::new();
+        write_head(&mut out, &response, OutFraming::None, ConnectionHeader::Close);
+        let text = String::from_utf8(out).expect("ascii");
+        assert!(text.starts_with("HTTP/1.1 204 No Content\r\nx-a: 1\r\nx-b: 2\r\nx-c: 3\r\n"));
+        assert!(text.contains("connection: close\r\n"));
+        assert!(!text.contains("yesterday"));
+    }
+
+    #[test]
+    fn uncommon_status_lines_are_formatted() {
+        let mut out = Vec::new();
+        let response = Response::new(418);
+        write_head(&mut out, &response, OutFraming::Length(0), ConnectionHeader::Default);
+        assert!(out.starts_with(b"HTTP/1.1 418 Unknown\r\ncontent-length: 0\r\n"));
     }
 
     #[test]
