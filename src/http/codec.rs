@@ -290,8 +290,11 @@ fn split_target<'a>(method: &str, target: &'a str) -> Result<(&'a str, Option<&'
     } else {
         return Err(Reject(400));
     };
-    Ok(match origin.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
+    // A byte search: `split_once('?')` runs the general `char` searcher,
+    // several times the cost for the short paths most requests have. `?`
+    // is ASCII, so the split falls on a character boundary.
+    Ok(match origin.bytes().position(|b| b == b'?') {
+        Some(i) => (&origin[..i], Some(&origin[i + 1..])),
         None => (origin, None),
     })
 }
