@@ -449,7 +449,12 @@ mod tests {
         let names: Vec<&str> = response.headers().map(|(n, _)| n).collect();
         assert_eq!(names, ["x-a", "Date", "x-b", "x-c"]);
         let mut out = Vec::new();
-        write_head(&mut out, &response, OutFraming::None, ConnectionHeader::Close);
+        write_head(
+            &mut out,
+            &response,
+            OutFraming::None,
+            ConnectionHeader::Close,
+        );
         let text = String::from_utf8(out).expect("ascii");
         assert!(text.starts_with("HTTP/1.1 204 No Content\r\nx-a: 1\r\nx-b: 2\r\nx-c: 3\r\n"));
         assert!(text.contains("connection: close\r\n"));
@@ -460,7 +465,12 @@ mod tests {
     fn uncommon_status_lines_are_formatted() {
         let mut out = Vec::new();
         let response = Response::new(418);
-        write_head(&mut out, &response, OutFraming::Length(0), ConnectionHeader::Default);
+        write_head(
+            &mut out,
+            &response,
+            OutFraming::Length(0),
+            ConnectionHeader::Default,
+        );
         assert!(out.starts_with(b"HTTP/1.1 418 Unknown\r\ncontent-length: 0\r\n"));
     }
 
