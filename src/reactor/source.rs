@@ -301,20 +301,14 @@ impl<S: Source> Async<S> {
     /// The poll form of [`Async::readable`]: `Ready` once the cached
     /// readiness says a read is worth trying, else parks `cx`.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with_reactor(|r| {
-            r.poll_ready(self.token, Direction::Read, cx, None)
-                .map(|_| ())
-        })?
-        .map(Ok)
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Read, cx, None).map(|_| ()))?
+            .map(Ok)
     }
 
     /// The write-side twin of [`Async::poll_read_ready`].
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.with_reactor(|r| {
-            r.poll_ready(self.token, Direction::Write, cx, None)
-                .map(|_| ())
-        })?
-        .map(Ok)
+        self.with_reactor(|r| r.poll_ready(self.token, Direction::Write, cx, None).map(|_| ()))?
+            .map(Ok)
     }
 
     /// Waits until one of the directions in `interest` is ready and says
