@@ -80,14 +80,15 @@ run() { # server workload secs
     echo "$requests $count"
 }
 
-what=instructions
-[ "$STRACE" = 1 ] && what=syscalls
+what=instructions format=%.0f
+[ "$STRACE" = 1 ] && what=syscalls format=%.2f
 printf '%-11s %-7s %10s %10s %12s\n' server load "req short" "req long" "$what/req"
 for workload in $WORKLOADS; do
     for server in $SERVERS; do
         read -r r1 c1 < <(run "$server" "$workload" "$SHORT")
         read -r r2 c2 < <(run "$server" "$workload" "$LONG")
-        per=$(awk -v a="$c1" -v b="$c2" -v x="$r1" -v y="$r2" 'BEGIN { printf "%.1f", (b - a) / (y - x) }')
+        per=$(awk -v a="$c1" -v b="$c2" -v x="$r1" -v y="$r2" -v f="$format" \
+            'BEGIN { printf f, (b - a) / (y - x) }')
         printf '%-11s %-7s %10s %10s %12s\n' "$server" "$workload" "$r1" "$r2" "$per"
     done
 done

@@ -521,7 +521,6 @@ impl Conn {
         let written = match self.stream.try_write(&self.out) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => {
                 self.out.clear();
                 return Err(e);
