@@ -117,9 +117,13 @@ impl Request {
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        // Names are compared as bytes (they are ASCII tokens), and only the
+        // value found is checked as UTF-8: `headers()` would check every
+        // name and value on the way to it.
+        self.head
+            .headers()
+            .find(|(n, _)| self.head.bytes[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| self.head.text(&v))
     }
 
     /// `"HTTP/1.0"` or `"HTTP/1.1"`.
