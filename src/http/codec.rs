@@ -136,16 +136,21 @@ impl Iterator for HeaderLines<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.pos;
-        let newline = start + self.bytes.get(start..)?.iter().position(|&b| b == b'\n')?;
-        let mut end = newline;
-        if end > start && self.bytes[end - 1] == b'\r' {
-            end -= 1;
-        }
-        if end == start {
+        let rest = self.bytes.get(start..)?;
+        if rest.is_empty() || rest.starts_with(b"\n") || rest.starts_with(b"\r\n") {
             return None; // the blank line that ends the head
         }
+        // A name is a token (no colon, no line end in it): the first colon
+        // ends it, and the line ends at the next LF after that colon. One
+        // pass over the line instead of one to its end and one back over
+        // the name.
+        let colon = start + rest.iter().position(|&b| b == b':')?;
+        let newline = colon + self.bytes[colon..].iter().position(|&b| b == b'\n')?;
+        let mut end = newline;
+        if self.bytes[end - 1] == b'\r' {
+            end -= 1;
+        }
         self.pos = newline + 1;
-        let colon = start + self.bytes[start..end].iter().position(|&b| b == b':')?;
         let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
         let value = &self.bytes[colon + 1..end];
         let first = value.iter().position(|b| !is_ws(b)).unwrap_or(value.len());
