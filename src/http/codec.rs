@@ -143,8 +143,12 @@ impl Iterator for HeaderLines<'_> {
         // A name is a token (no colon, no line end in it): the first colon
         // ends it, and the line ends at the next LF after that colon. One
         // pass over the line instead of one to its end and one back over
-        // the name.
-        let colon = start + rest.iter().position(|&b| b == b':')?;
+        // the name. (A line without a colon, which httparse never lets
+        // through, ends the headers here as it did before.)
+        let colon = start + rest.iter().position(|&b| b == b':' || b == b'\n')?;
+        if self.bytes[colon] != b':' {
+            return None;
+        }
         let newline = colon + self.bytes[colon..].iter().position(|&b| b == b'\n')?;
         let mut end = newline;
         if self.bytes[end - 1] == b'\r' {
