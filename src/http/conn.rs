@@ -514,8 +514,24 @@ impl Conn {
         if self.out.is_empty() {
             return Ok(());
         }
+        // Usually the kernel's send buffer has room for the whole batch:
+        // one `send` and done, without arming the write timeout (a timer
+        // and a future per flush). Only a partial write (a client slow to
+        // read) goes the long way below, with the timeout.
+        let written = match self.stream.try_write(&self.out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => {
+                self.out.clear();
+                return Err(e);
+            }
+        };
+        if written == self.out.len() {
+            self.out.clear();
+            return Ok(());
+        }
         let mut stream = &*self.stream;
-        let write = stream.write_all(&self.out);
+        let write = stream.write_all(&self.out[written..]);
         let result = match timeout(self.shared.config.write_timeout, write).await {
             Ok(result) => result,
             Err(_elapsed) => Err(io::ErrorKind::TimedOut.into()),

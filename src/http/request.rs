@@ -62,7 +62,15 @@ impl Request {
 
     /// The method, such as `GET`.
     pub fn method(&self) -> &str {
-        self.head.text(&self.head.method)
+        // The usual methods come back as constants, without a UTF-8 check
+        // of the bytes: the router asks for the method of every request.
+        match &self.head.bytes[self.head.method.clone()] {
+            b"GET" => "GET",
+            b"POST" => "POST",
+            b"HEAD" => "HEAD",
+            b"PUT" => "PUT",
+            _ => self.head.text(&self.head.method),
+        }
     }
 
     /// The path, as sent (not decoded), such as `/hello/ann`.
@@ -109,9 +117,13 @@ impl Request {
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        // Names are compared as bytes (they are ASCII tokens), and only the
+        // value found is checked as UTF-8: `headers()` would check every
+        // name and value on the way to it.
+        self.head
+            .headers()
+            .find(|(n, _)| self.head.bytes[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| self.head.text(&v))
     }
 
     /// `"HTTP/1.0"` or `"HTTP/1.1"`.
@@ -133,7 +145,9 @@ impl Request {
     }
 
     pub(super) fn is_head(&self) -> bool {
-        self.method() == "HEAD"
+        // The bytes, not `method()`: asked once per request, and no text
+        // (no UTF-8 check) is needed to compare four ASCII letters.
+        self.head.bytes[self.head.method.clone()] == *b"HEAD"
     }
 }
 

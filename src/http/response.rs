@@ -13,13 +13,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::body::Body;
 
+/// A header's name and value.
+type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// An HTTP response: status, headers and body.
 #[derive(Debug)]
 pub struct Response {
     /// The status code.
     status: u16,
-    /// Headers the handler set, in order.
-    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// The first header the handler set, kept inline: most responses set
+    /// one (`content-type`), and this way it costs no allocation.
+    first_header: Option<Header>,
+    /// The headers after the first, in order.
+    more_headers: Vec<Header>,
     /// The body.
     body: Body,
 }
@@ -33,7 +39,8 @@ impl Response {
         assert!((100..=999).contains(&status), "bad HTTP status {status}");
         Response {
             status,
-            headers: Vec::new(),
+            first_header: None,
+            more_headers: Vec::new(),
             body: Body::empty(),
         }
     }
@@ -71,7 +78,11 @@ impl Response {
             !value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0),
             "bad header value {value:?}"
         );
-        self.headers.push((name, value));
+        if self.first_header.is_none() {
+            self.first_header = Some((name, value));
+        } else {
+            self.more_headers.push((name, value));
+        }
         self
     }
 
@@ -96,7 +107,12 @@ impl Response {
 
     /// The headers the handler set.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (&**n, &**v))
+        self.header_pairs().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The headers the handler set, in order, as stored.
+    fn header_pairs(&self) -> impl Iterator<Item = &Header> {
+        self.first_header.iter().chain(&self.more_headers)
     }
 
     /// Whether the body is full bytes (or empty), not a stream.
@@ -154,10 +170,20 @@ pub(super) fn write_head(
     framing: OutFraming,
     connection: ConnectionHeader,
 ) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_status(out, response.status);
-    out.extend_from_slice(b"\r\n");
-    for (name, value) in &response.headers {
+    // One reservation for the whole head, so that the appends below never
+    // stop to grow the buffer (each growth is a reallocation and a copy).
+    out.reserve(HEAD_RESERVE + headers_len(response));
+    match status_line(response.status) {
+        // The common statuses are one constant line: one copy instead of
+        // formatting the number and looking up its reason.
+        Some(line) => out.extend_from_slice(line),
+        None => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            push_status(out, response.status);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    for (name, value) in response.header_pairs() {
         if is_framing_header(name) {
             continue;
         }
@@ -185,11 +211,39 @@ pub(super) fn write_head(
     out.extend_from_slice(b"\r\n\r\n");
 }
 
+/// Room for what the server adds to every head: status line, framing,
+/// `connection` and `date` headers.
+const HEAD_RESERVE: usize = 128;
+
+/// The bytes the handler's own headers take in the head.
+fn headers_len(response: &Response) -> usize {
+    response
+        .header_pairs()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum()
+}
+
+/// The whole status line of the statuses most responses carry.
+fn status_line(status: u16) -> Option<&'static [u8]> {
+    Some(match status {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => return None,
+    })
+}
+
 /// Headers the server writes itself.
 fn is_framing_header(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "connection", "date"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    // Only four lengths can match: most names are passed over after one
+    // comparison instead of four.
+    match name.len() {
+        14 => name.eq_ignore_ascii_case("content-length"),
+        17 => name.eq_ignore_ascii_case("transfer-encoding"),
+        10 => name.eq_ignore_ascii_case("connection"),
+        4 => name.eq_ignore_ascii_case("date"),
+        _ => false,
+    }
 }
 
 /// A token character (RFC 9110 `tchar`), by table: checked for every
@@ -383,6 +437,41 @@ mod tests {
     #[test]
     fn formats_the_rfc_example_date() {
         assert_eq!(&format_date(784_111_777), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn headers_keep_their_order_past_the_inline_first() {
+        let response = Response::new(204)
+            .header("x-a", "1")
+            .header("Date", "yesterday")
+            .header("x-b", "2")
+            .header("x-c", "3");
+        let names: Vec<&str> = response.headers().map(|(n, _)| n).collect();
+        assert_eq!(names, ["x-a", "Date", "x-b", "x-c"]);
+        let mut out = Vec::new();
+        write_head(
+            &mut out,
+            &response,
+            OutFraming::None,
+            ConnectionHeader::Close,
+        );
+        let text = String::from_utf8(out).expect("ascii");
+        assert!(text.starts_with("HTTP/1.1 204 No Content\r\nx-a: 1\r\nx-b: 2\r\nx-c: 3\r\n"));
+        assert!(text.contains("connection: close\r\n"));
+        assert!(!text.contains("yesterday"));
+    }
+
+    #[test]
+    fn uncommon_status_lines_are_formatted() {
+        let mut out = Vec::new();
+        let response = Response::new(418);
+        write_head(
+            &mut out,
+            &response,
+            OutFraming::Length(0),
+            ConnectionHeader::Default,
+        );
+        assert!(out.starts_with(b"HTTP/1.1 418 Unknown\r\ncontent-length: 0\r\n"));
     }
 
     #[test]

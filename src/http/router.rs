@@ -192,22 +192,30 @@ impl Router {
 
     /// Answers `request`: the matching handler, 405 or 404.
     pub fn dispatch(&self, mut request: Request) -> HandlerFuture {
+        // Method and path are taken once, not once per route tried: each
+        // take checks the bytes as UTF-8 again.
+        let (method, path) = (request.method(), request.path());
         let mut allow = None;
+        let mut found = None;
         for route in &self.routes {
-            let Some(params) = match_path(&route.segments, request.path()) else {
+            let Some(params) = match_path(&route.segments, path) else {
                 continue;
             };
-            match route.methods.find(request.method()) {
+            match route.methods.find(method) {
                 Some(handler) => {
-                    if !params.is_empty() {
-                        request.set_params(params);
-                    }
-                    return handler.call(request);
+                    found = Some((handler, params));
+                    break;
                 }
                 None => {
                     allow.get_or_insert_with(|| route.methods.allow());
                 }
             }
+        }
+        if let Some((handler, params)) = found {
+            if !params.is_empty() {
+                request.set_params(params);
+            }
+            return handler.call(request);
         }
         let response = match allow {
             Some(allow) => Response::error(405).header("allow", allow),
