@@ -440,6 +440,8 @@ mod tests {
     }
 
     #[test]
+    // Writes a head, whose Date reads the wall clock: miri's isolation has none.
+    #[cfg_attr(miri, ignore)]
     fn headers_keep_their_order_past_the_inline_first() {
         let response = Response::new(204)
             .header("x-a", "1")
@@ -462,6 +464,8 @@ mod tests {
     }
 
     #[test]
+    // Writes a head, whose Date reads the wall clock: miri's isolation has none.
+    #[cfg_attr(miri, ignore)]
     fn uncommon_status_lines_are_formatted() {
         let mut out = Vec::new();
         let response = Response::new(418);
@@ -475,6 +479,8 @@ mod tests {
     }
 
     #[test]
+    // Reads the wall clock (the Date header): miri's isolation has none.
+    #[cfg_attr(miri, ignore)]
     fn head_has_framing_and_date() {
         let mut out = Vec::new();
         let response = Response::text("hi").header("Content-Length", "99");

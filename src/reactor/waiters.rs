@@ -257,6 +257,10 @@ mod tests {
     }
 
     #[test]
+    // Rests on `Waker::will_wake`, which is best-effort by its docs: miri
+    // gives each use of a vtable its own address, so there it is false even
+    // for clones of one waker (the set then only grows to its bound).
+    #[cfg_attr(miri, ignore)]
     fn a_waiter_polled_again_keeps_one_entry() {
         let mut waiters = Waiters::default();
         let mut evicted = Vec::new();
@@ -279,17 +283,19 @@ mod tests {
         let mut waiters = Waiters::default();
         let mut evicted = Vec::new();
         let (_, waker) = counter();
-        for key in 1..=10_000 {
+        // Fewer under miri, where each of the linear searches is slow.
+        let n: u64 = if cfg!(miri) { 300 } else { 10_000 };
+        for key in 1..=n {
             waiters.park(key, &waker, &mut evicted);
             if key % 3 != 0 {
                 assert!(waiters.remove(key).is_some());
             }
         }
-        assert_eq!(waiters.len(), 10_000 / 3);
+        assert_eq!(waiters.len() as u64, n / 3);
         assert!(waiters.remove(1).is_none(), "removed already");
         let mut woken = Vec::new();
         waiters.take_all(&mut woken);
-        assert_eq!(woken.len(), 10_000 / 3);
+        assert_eq!(woken.len() as u64, n / 3);
     }
 
     #[test]
