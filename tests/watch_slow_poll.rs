@@ -77,6 +77,61 @@ fn fast_tasks_are_never_reported() {
 }
 
 #[test]
+fn many_short_polls_of_one_task_are_not_one_slow_poll() {
+    // One task polled again and again (it yields after 2 ms of work each
+    // time) for longer than the threshold in all: every poll has its own
+    // number, so the watchdog never sees one poll run for a threshold.
+    let (rt, reports) = watched_runtime(Duration::from_millis(50), 4);
+    rt.block_on(async {
+        let busy = evloop::spawn(async {
+            for _ in 0..60 {
+                let started = std::time::Instant::now();
+                while started.elapsed() < Duration::from_millis(2) {
+                    std::hint::spin_loop();
+                }
+                evloop::yield_now().await;
+            }
+        });
+        busy.await.expect("no panic");
+    });
+    assert!(
+        reports.lock().expect("not poisoned").is_empty(),
+        "{:?}",
+        reports.lock().expect("not poisoned")
+    );
+}
+
+#[test]
+fn the_detector_and_the_trace_together_report_a_slow_poll_once() {
+    let dir = std::env::temp_dir().join(format!("evloop-slow-traced-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("trace.json");
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    let rt = evloop::Runtime::builder()
+        .slow_poll_threshold(Duration::from_millis(50))
+        .on_slow_poll(move |slow| sink.lock().expect("not poisoned").push(slow.clone()))
+        .trace_file(&path)
+        .build()
+        .expect("runtime");
+    let line = rt.block_on(async {
+        let line = line!() + 1;
+        let slow = evloop::spawn(async { std::thread::sleep(Duration::from_millis(120)) });
+        slow.await.expect("no panic");
+        line
+    });
+    drop(rt);
+    let reports = reports.lock().expect("not poisoned");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].kind, SlowPollKind::Task);
+    assert_eq!(reports[0].spawned_at.line(), line);
+    assert!(reports[0].duration >= Duration::from_millis(100));
+    let trace = std::fs::read_to_string(&path).expect("the trace was written");
+    assert!(trace.contains(&format!("watch_slow_poll.rs:{line}")));
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
 fn a_blocking_block_on_future_is_reported_with_its_line() {
     let (rt, reports) = watched_runtime(Duration::from_millis(50), 4);
     let line = line!() + 1;

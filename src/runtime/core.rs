@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::handle::{Injected, Shared};
-use super::watch::{Phase, TaskInfo, Watch, task_info};
+use super::watch::{Phase, PollOf, TaskInfo, Watch, Watcher, Watching, task_info};
 use crate::reactor::Reactor;
 use crate::task::TaskId;
 use crate::task::join::{JoinHandle, JoinSlot, TaskFuture};
@@ -63,6 +63,11 @@ use crate::time::Wheel;
 /// run time of trivial tasks while bounding I/O latency behind a busy loop
 /// to 128 task polls.
 pub const BUDGET: usize = 128;
+
+/// Where the count of `block_on` polls starts: the top bit set, so the
+/// slow-poll detector never mistakes one for a task poll with the same
+/// count (see `runtime/watch/watchdog.rs`).
+const MAIN_POLLS: u64 = 1 << 63;
 
 /// One event loop's state. Owned by its `Runtime`, reachable from its thread
 /// through [`super::context`]; never shared with another thread.
@@ -86,8 +91,13 @@ pub(crate) struct Core {
     wake_buffer: RefCell<Vec<Waker>>,
     /// Set while the runtime is being dropped.
     shutting_down: Cell<bool>,
-    /// How many task polls the loop has made (for metrics).
+    /// How many task polls the loop has made (for metrics, and the number
+    /// of the running poll for the slow-poll detector).
     tasks_polled: Cell<u64>,
+    /// How many polls of `block_on` futures the loop has made, from
+    /// `MAIN_POLLS` up: the detector's numbers for them, never equal to
+    /// a task poll's.
+    pub(crate) main_polls: Cell<u64>,
     /// How many times the loop has called `epoll_wait` (for metrics).
     os_polls: Cell<u64>,
     /// Polls (tasks and the `block_on` future) since the last `epoll_wait`:
@@ -158,6 +168,7 @@ impl Core {
             wake_buffer: RefCell::default(),
             shutting_down: Cell::new(false),
             tasks_polled: Cell::new(0),
+            main_polls: Cell::new(MAIN_POLLS),
             os_polls: Cell::new(0),
             polls_since_os: Cell::new(0),
             watch: Watch::off(),
@@ -241,6 +252,7 @@ impl Core {
 
     /// Counts a poll of the `block_on` future towards the OS budget.
     pub(crate) fn note_main_poll(&self) {
+        self.main_polls.set(self.main_polls.get() + 1);
         self.polls_since_os.set(self.polls_since_os.get() + 1);
     }
 
@@ -258,18 +270,30 @@ impl Core {
 
     /// Phase 3: poll ready tasks, as many as the budget has left: at most
     /// `BUDGET` polls between two visits to the OS.
+    ///
+    /// Whether and how polls are watched is decided here, once per turn:
+    /// the loop below is compiled once per kind of [`Watcher`], so the
+    /// unwatched one is the plain loop, without even a branch per poll.
     fn run_ready_tasks(&self) {
-        for _ in self.polls_since_os.get()..BUDGET {
-            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
-                break;
-            };
-            self.run_task(id);
+        match self.watch.watcher() {
+            Watching::Off(watcher) => self.run_ready_tasks_with(&watcher),
+            Watching::Detector(watcher) => self.run_ready_tasks_with(&watcher),
+            Watching::Traced(watcher) => self.run_ready_tasks_with(&watcher),
         }
         self.watch.phase_end(Phase::Tasks);
     }
 
+    fn run_ready_tasks_with(&self, watcher: &impl Watcher) {
+        for _ in self.polls_since_os.get()..BUDGET {
+            let Some(id) = self.run_queue.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_task(id, watcher);
+        }
+    }
+
     /// Polls one task, or drops it if it was aborted.
-    fn run_task(&self, id: TaskId) {
+    fn run_task(&self, id: TaskId, watcher: &impl Watcher) {
         let (mut future, waker) = {
             let mut tasks = self.tasks.borrow_mut();
             // A stale id: the task finished (or its slot was reused) since.
@@ -295,18 +319,17 @@ impl Core {
                 .expect("a task's waker is home while it is");
             (future, waker)
         };
-        self.tasks_polled.set(self.tasks_polled.get() + 1);
+        let number = self.tasks_polled.get() + 1;
+        self.tasks_polled.set(number);
         self.polls_since_os.set(self.polls_since_os.get() + 1);
         let mut cx = Context::from_waker(&waker);
-        // `TaskFuture` catches panics of the user's future itself. With
-        // nothing watching, the watch costs this one branch.
-        let ready = if self.watch.is_on() {
-            let poll = |f: &mut BoxFuture| f.as_mut().poll(&mut cx).is_ready();
-            let at = |f: &mut BoxFuture| f.as_mut().header().spawned_at();
-            self.watch.poll(Some(id), &mut future, poll, at)
-        } else {
-            future.as_mut().poll(&mut cx).is_ready()
+        // `TaskFuture` catches panics of the user's future itself.
+        let poll = |f: &mut BoxFuture| f.as_mut().poll(&mut cx).is_ready();
+        let who = move |f: &mut BoxFuture| PollOf {
+            task: Some(id),
+            spawned_at: f.as_mut().header().spawned_at(),
         };
+        let ready = watcher.poll(number, &mut future, poll, who);
         if ready {
             let task = self.tasks.borrow_mut().remove(id);
             drop((task, waker));

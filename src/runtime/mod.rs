@@ -33,6 +33,7 @@ pub use watch::{
 };
 
 use self::core::{Core, MainWaker};
+use self::watch::PollOf;
 use crate::task::JoinHandle;
 
 /// An event loop. See the module docs.
@@ -144,12 +145,13 @@ impl Runtime {
         loop {
             if main.take_woken() {
                 self.core.note_main_poll();
-                let poll = if self.core.watch.is_on() {
-                    let poll = |f: &mut Pin<&mut F>| f.as_mut().poll(&mut cx);
-                    self.core.watch.poll(None, &mut future, poll, |_| at)
-                } else {
-                    future.as_mut().poll(&mut cx)
+                let poll = |f: &mut Pin<&mut F>| f.as_mut().poll(&mut cx);
+                let who = |_: &mut Pin<&mut F>| PollOf {
+                    task: None,
+                    spawned_at: at,
                 };
+                let number = self.core.main_polls.get();
+                let poll = self.core.watch.poll(number, &mut future, poll, who);
                 if let Poll::Ready(output) = poll {
                     return output;
                 }

@@ -29,9 +29,11 @@
 //!
 //! # What it costs
 //!
-//! Nothing that is off may cost a clock read per poll. The loop holds a
-//! [`Watch`] whose `active` part is `None` unless the detector or the trace
-//! is on: a poll then pays one well-predicted branch. The counters are plain
+//! Nothing that is off may cost anything per poll. Phase 3 asks the
+//! [`Watch`] for this turn's [`Watcher`] once per turn and runs a copy of
+//! its loop compiled for that watcher (loop unswitching, by generics): the
+//! unwatched copy is the plain loop, without a branch of the watch in it.
+//! The counters are plain
 //! `Cell` increments, paid per turn or per spawn, not per poll, and the idle
 //! time costs two clock reads only on turns where the loop really sleeps
 //! (an `epoll_wait` with a non-zero timeout, itself a syscall and a context
@@ -188,16 +190,19 @@ impl WatchConfig {
             chrome: chrome.clone(),
         });
         let watchdog = self.slow_poll.map(Watchdog::start).transpose()?;
-        let traced = trace.is_some();
-        let active = (watchdog.is_some() || traced).then(|| {
+        let polls = match (watchdog, trace.is_some()) {
+            (None, false) => Polls::Off,
+            (Some(watchdog), false) => Polls::Detector(watchdog),
+            (watchdog, true) => Polls::Traced(watchdog),
+        };
+        let active = (!matches!(polls, Polls::Off)).then(|| {
             Box::new(Active {
                 reporter,
                 trace: trace.map(RefCell::new),
             })
         });
         let mut watch = Watch::new(active);
-        watch.watchdog = watchdog;
-        watch.traced = traced;
+        watch.polls = polls;
         Ok((watch, pool))
     }
 }
@@ -208,6 +213,108 @@ struct Active {
     reporter: Reporter,
     /// The turn being traced, and where finished turns go.
     trace: Option<RefCell<TurnTrace>>,
+}
+
+/// How one poll is watched. Phase 3 is compiled once for each kind
+/// (`Core::run_ready_tasks` matches on [`Watching`] once per turn), so with
+/// nothing on, the loop's hot path carries no trace of the watch at all.
+pub(crate) trait Watcher {
+    /// Runs `poll` on `state` (one poll of a task, or of a `block_on`
+    /// future). `number` tells this poll from the one before it: the
+    /// loop's count of task polls (or of `block_on` polls) serves. `who`
+    /// names the poll, and is only called when needed (a report, or the
+    /// trace), so the hot path never builds its answer.
+    fn poll<S: ?Sized, R>(
+        &self,
+        number: u64,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        who: impl FnOnce(&mut S) -> PollOf,
+    ) -> R;
+}
+
+/// This turn's watcher, as [`Watch::watcher`] found it.
+pub(crate) enum Watching<'a> {
+    Off(Unwatched),
+    Detector(Detected<'a>),
+    Traced(TracedPolls<'a>),
+}
+
+/// Nothing watches polls: a poll is just the poll.
+pub(crate) struct Unwatched;
+
+impl Watcher for Unwatched {
+    #[inline(always)]
+    fn poll<S: ?Sized, R>(
+        &self,
+        _: u64,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        _: impl FnOnce(&mut S) -> PollOf,
+    ) -> R {
+        poll(state)
+    }
+}
+
+/// The slow-poll detector alone: a store before the poll, a load and a
+/// compare after it; no clock (see `watchdog.rs`).
+pub(crate) struct Detected<'a> {
+    watch: &'a Watch,
+    watchdog: &'a Watchdog,
+}
+
+impl Watcher for Detected<'_> {
+    #[inline(always)]
+    fn poll<S: ?Sized, R>(
+        &self,
+        number: u64,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        who: impl FnOnce(&mut S) -> PollOf,
+    ) -> R {
+        self.watchdog.poll_begin(number);
+        let output = poll(state);
+        if let Some(took) = self.watchdog.poll_end(number) {
+            self.watch.report_slow(who(state), took);
+        }
+        output
+    }
+}
+
+/// The trace is on (and the detector too, if it is): every poll is timed
+/// with the clock and written to the trace.
+pub(crate) struct TracedPolls<'a>(&'a Watch);
+
+impl Watcher for TracedPolls<'_> {
+    #[inline(always)]
+    fn poll<S: ?Sized, R>(
+        &self,
+        number: u64,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        who: impl FnOnce(&mut S) -> PollOf,
+    ) -> R {
+        self.0.poll_traced(number, state, poll, who)
+    }
+}
+
+/// What a watched poll was of: a task, or (`task: None`) a `block_on`
+/// future; and where it was spawned or called.
+pub(crate) struct PollOf {
+    pub(crate) task: Option<TaskId>,
+    pub(crate) spawned_at: &'static Location<'static>,
+}
+
+/// How polls are watched: what [`Watch::watcher`] matches on.
+enum Polls {
+    /// Nothing watches polls: a poll pays for this one match.
+    Off,
+    /// The slow-poll detector alone: a store before the poll, a load and
+    /// compare after it, no clock.
+    Detector(Watchdog),
+    /// The trace (with the detector, if it is on too): the clock is read
+    /// around each poll.
+    Traced(Option<Watchdog>),
 }
 
 /// The loop's watch: always-on counters, plus the optional detector and
@@ -233,11 +340,9 @@ pub(crate) struct Watch {
     longest_poll: Cell<Duration>,
     /// `None` unless the detector or the trace is on.
     active: Option<Box<Active>>,
-    /// Times polls for the slow-poll detector, if it is on. Kept out of
-    /// `active`'s box: the detector's path runs on every poll.
-    watchdog: Option<Watchdog>,
-    /// Whether the trace is on (then every poll takes the slow path).
-    traced: bool,
+    /// What each poll pays for; holds the detector's watchdog, if it is
+    /// on. Kept out of `active`'s box: it is read on every poll.
+    polls: Polls,
     /// Time zero of the millisecond clock the task dump uses.
     epoch: Instant,
     /// `millis_since(epoch, start of this turn)`.
@@ -264,8 +369,7 @@ impl Watch {
             entered: Cell::new(None),
             longest_poll: Cell::new(Duration::ZERO),
             active,
-            watchdog: None,
-            traced: false,
+            polls: Polls::Off,
             epoch: Instant::now(),
             turn_millis: Cell::new(1),
         }
@@ -348,61 +452,72 @@ impl Watch {
         }
     }
 
-    /// Whether anyone watches polls (the detector or the trace): the one
-    /// branch a poll pays when nothing is on.
-    #[inline]
-    pub(crate) fn is_on(&self) -> bool {
-        self.active.is_some()
+    /// The watcher for this turn's task polls: the loop matches on it once
+    /// per turn and runs phase 3 with it (see `Core::run_ready_tasks`).
+    pub(crate) fn watcher(&self) -> Watching<'_> {
+        match &self.polls {
+            Polls::Off => Watching::Off(Unwatched),
+            Polls::Detector(watchdog) => Watching::Detector(Detected {
+                watch: self,
+                watchdog,
+            }),
+            Polls::Traced(_) => Watching::Traced(TracedPolls(self)),
+        }
     }
 
-    /// Runs `poll` on `state` (one poll of a task, or of the `block_on`
-    /// future when `task` is `None`) under watch: the watchdog sees it start
-    /// and end, the trace times it. `spawned_at` names the poll's task, and
-    /// is only called when needed (a report, or the trace). Called only
-    /// when `is_on`.
-    #[inline]
+    /// Runs one poll of a `block_on` future under whatever watches polls;
+    /// see [`Watcher::poll`]. A match per poll: `block_on` polls are few.
+    #[inline(always)]
     pub(crate) fn poll<S: ?Sized, R>(
         &self,
-        task: Option<TaskId>,
+        number: u64,
         state: &mut S,
         poll: impl FnOnce(&mut S) -> R,
-        spawned_at: impl FnOnce(&mut S) -> &'static Location<'static>,
+        who: impl FnOnce(&mut S) -> PollOf,
     ) -> R {
-        if !self.traced
-            && let Some(watchdog) = &self.watchdog
-        {
-            // The detector alone: a store before, a load after.
-            let number = watchdog.poll_begin();
-            let output = poll(state);
-            if let Some(took) = watchdog.poll_end(number) {
-                self.report_slow(task, spawned_at(state), took);
-            }
-            return output;
-        }
-        let Some(trace) = self.active.as_deref().and_then(|a| a.trace.as_ref()) else {
+        if let Polls::Off = self.polls {
             return poll(state);
-        };
-        let number = self.watchdog.as_ref().map_or(0, Watchdog::poll_begin);
+        }
+        match self.watcher() {
+            Watching::Off(w) => w.poll(number, state, poll, who),
+            Watching::Detector(w) => w.poll(number, state, poll, who),
+            Watching::Traced(w) => w.poll(number, state, poll, who),
+        }
+    }
+
+    /// A poll while the trace is on: timed with the clock, written to the
+    /// trace, and watched by the watchdog too if the detector is on.
+    #[inline(never)]
+    fn poll_traced<S: ?Sized, R>(
+        &self,
+        number: u64,
+        state: &mut S,
+        poll: impl FnOnce(&mut S) -> R,
+        who: impl FnOnce(&mut S) -> PollOf,
+    ) -> R {
+        let watchdog = self.watchdog();
+        if let Some(watchdog) = watchdog {
+            watchdog.poll_begin(number);
+        }
         let started = Instant::now();
         let output = poll(state);
         let now = Instant::now();
-        let at = spawned_at(state);
+        let of = who(state);
         self.note_poll(now - started);
-        trace.borrow_mut().poll(task, at, started, now);
-        if let Some(took) = self.watchdog.as_ref().and_then(|w| w.poll_end(number)) {
-            self.report_slow(task, at, took);
+        if let Some(trace) = self.trace() {
+            trace
+                .borrow_mut()
+                .poll(of.task, of.spawned_at, started, now);
+        }
+        if let Some(took) = watchdog.and_then(|w| w.poll_end(number)) {
+            self.report_slow(of, took);
         }
         output
     }
 
     /// Reports a slow poll.
     #[cold]
-    fn report_slow(
-        &self,
-        task: Option<TaskId>,
-        spawned_at: &'static Location<'static>,
-        took: Duration,
-    ) {
+    fn report_slow(&self, PollOf { task, spawned_at }: PollOf, took: Duration) {
         self.note_poll(took);
         let kind = match task {
             Some(_) => SlowPollKind::Task,
@@ -439,7 +554,7 @@ impl Watch {
 
     /// Nothing runs: the loop is about to sleep, or leaves `block_on`.
     fn idle(&self) {
-        if let Some(watchdog) = &self.watchdog {
+        if let Some(watchdog) = self.watchdog() {
             watchdog.idle();
         }
     }
@@ -450,7 +565,7 @@ impl Watch {
         if let Some(trace) = self.trace() {
             trace.borrow_mut().finish();
         }
-        if let Some(watchdog) = &self.watchdog {
+        if let Some(watchdog) = self.watchdog() {
             watchdog.stop();
         }
     }
@@ -467,6 +582,14 @@ impl Watch {
         metrics.injected = self.injected.get();
         metrics.os_events = self.events.get();
         metrics.timers_fired = self.timers_fired.get();
+    }
+
+    fn watchdog(&self) -> Option<&Watchdog> {
+        match &self.polls {
+            Polls::Off => None,
+            Polls::Detector(watchdog) => Some(watchdog),
+            Polls::Traced(watchdog) => watchdog.as_ref(),
+        }
     }
 
     fn trace(&self) -> Option<&RefCell<TurnTrace>> {

@@ -20,7 +20,8 @@
 //!    report n, took now - started_at
 //! ```
 //!
-//! A poll costs the loop one relaxed store (publish `n`) and one relaxed
+//! A poll costs the loop one relaxed store (publish `n`, its count of polls,
+//! which it keeps for its metrics anyway) and one relaxed
 //! load and compare (was `n` flagged?): a couple of instructions, no
 //! clock, no syscall, no shared cache line written by anyone else in the
 //! common case. When the loop is about to sleep in `epoll_wait` (or leaves
@@ -63,8 +64,6 @@ struct Shared {
 pub(crate) struct Watchdog {
     /// What the two threads share.
     shared: Arc<Shared>,
-    /// The number of the last poll the loop began.
-    next: Cell<u64>,
     /// Dropping it tells the watchdog thread to exit.
     stop: Cell<Option<Sender<()>>>,
     /// The watchdog thread, joined when the runtime is dropped.
@@ -88,19 +87,17 @@ impl Watchdog {
             .spawn(move || watch(&watched, threshold, tick, &stopped))?;
         Ok(Watchdog {
             shared,
-            next: Cell::new(IDLE),
             stop: Cell::new(Some(stop)),
             thread: Cell::new(Some(thread)),
         })
     }
 
-    /// A poll begins; returns its number.
+    /// Poll number `n` begins. The loop numbers its polls (never `IDLE`,
+    /// never the same number twice in a row), so the watchdog can tell one
+    /// long poll from many short ones.
     #[inline]
-    pub(crate) fn poll_begin(&self) -> u64 {
-        let n = self.next.get() + 1;
-        self.next.set(n);
+    pub(crate) fn poll_begin(&self, n: u64) {
         self.shared.current.store(n, Ordering::Relaxed);
-        n
     }
 
     /// Poll `n` ended: how long it took, if the watchdog found it slow.
@@ -109,11 +106,17 @@ impl Watchdog {
         if self.shared.flagged.load(Ordering::Relaxed) != n {
             return None;
         }
+        Some(self.flagged_for())
+    }
+
+    /// How long the flagged poll ran: from the watchdog's first sighting.
+    #[cold]
+    fn flagged_for(&self) -> Duration {
         // Pairs with the watchdog's release store of `flagged`.
         fence(Ordering::Acquire);
         let started = self.shared.started_at.load(Ordering::Relaxed);
         let started = self.shared.epoch + Duration::from_nanos(started);
-        Some(started.elapsed())
+        started.elapsed()
     }
 
     /// The loop is about to sleep, or leaves `block_on`: nothing runs.
