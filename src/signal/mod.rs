@@ -196,10 +196,13 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
             "evloop: signal() called outside of a runtime (call it inside Runtime::block_on)",
         ));
     }
-    let (slot, fd): (registry::Slot, OwnedFd) = registry::listen(kind.0)?;
-    // Read the counter only after the handler is installed: any delivery
-    // after this line is counted above `seen`.
+    // Read the counter *before* the handler is installed and our pipe is
+    // live. A delivery after this line is counted above `seen` (so it is
+    // reported) or, before the handler is in place, takes the signal's
+    // previous action. Read after, a delivery in between would be counted
+    // in `seen` and swallowed: handled, yet reported to nobody.
     let seen = registry::generation(index);
+    let (slot, fd): (registry::Slot, OwnedFd) = registry::listen(kind.0)?;
     let receiver = mio::unix::pipe::Receiver::from(fd);
     Ok(Signal {
         index,
@@ -273,5 +276,38 @@ impl futures_core::Stream for Signal {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
         self.get_mut().poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::task::Poll;
+
+    use super::{SignalKind, registry, signal};
+
+    /// A signal delivered while `signal()` runs, after the handler is
+    /// installed, is reported: it must not vanish between the handler's
+    /// count and the listener's first look at it.
+    #[test]
+    #[cfg_attr(miri, ignore = "miri does not deliver signals")]
+    fn a_delivery_while_signal_is_set_up_is_reported() {
+        let rt = crate::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            registry::tests::AFTER_LISTEN.with(|hook| {
+                hook.set(Some(|| {
+                    // SAFETY: raise(3) sends the signal to this thread; our
+                    // handler is installed, so it runs and returns.
+                    let raised = unsafe { libc::raise(libc::SIGUSR2) };
+                    assert_eq!(raised, 0);
+                }));
+            });
+            let mut signals = signal(SignalKind::user_defined2()).expect("listener");
+            let first = poll_fn(|cx| Poll::Ready(signals.poll_recv(cx))).await;
+            assert_eq!(first, Poll::Ready(Some(())), "the delivery was lost");
+            // Reported once: nothing more is pending.
+            let second = poll_fn(|cx| Poll::Ready(signals.poll_recv(cx))).await;
+            assert_eq!(second, Poll::Pending);
+        });
     }
 }

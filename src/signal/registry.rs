@@ -138,6 +138,12 @@ pub(super) fn listen(signo: libc::c_int) -> io::Result<(Slot, OwnedFd)> {
     }
     ACTIVE[slot].store(true, Ordering::SeqCst);
     drop(table);
+    #[cfg(test)]
+    tests::AFTER_LISTEN.with(|hook| {
+        if let Some(hook) = hook.take() {
+            hook();
+        }
+    });
     Ok((Slot { index: slot }, read))
 }
 
@@ -260,4 +266,16 @@ fn set_errno(value: libc::c_int) {
 fn set_errno(value: libc::c_int) {
     // SAFETY: `__error` returns this thread's errno slot (BSD, macOS).
     unsafe { *libc::__error() = value };
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Runs once at the end of the next `listen` on this thread: lets a
+        /// test deliver a signal in the instant after the handler is
+        /// installed and the slot is live.
+        pub(in crate::signal) static AFTER_LISTEN: Cell<Option<fn()>> = const { Cell::new(None) };
+    }
 }
