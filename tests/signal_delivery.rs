@@ -311,3 +311,62 @@ fn a_handler_installed_before_evloops_still_runs() {
     let (status, stderr) = child.wait(Duration::from_secs(10));
     assert!(status.success(), "child failed: {status}\n{stderr}");
 }
+
+#[test]
+fn every_sigint_of_many_reaches_a_block_on_listener_while_other_loops_run() {
+    // The shape of the workers' supervisor: SIGINT and SIGTERM listeners
+    // polled by a `block_on` future (not a task), other threads running
+    // loops of their own (so the kernel may run the handler on any of
+    // them), and a signal at a different moment each time.
+    const NAME: &str = "every_sigint_of_many_reaches_a_block_on_listener_while_other_loops_run";
+    const ROUNDS: u64 = 400;
+    if is_child(NAME) {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    evloop::block_on(async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            evloop::time::sleep(Duration::from_micros(50)).await;
+                        }
+                    })
+                })
+            })
+            .collect();
+        evloop::block_on(async {
+            let mut interrupt = signal(SignalKind::interrupt()).expect("listen");
+            let mut terminate = signal(SignalKind::terminate()).expect("listen");
+            for round in 0..ROUNDS {
+                // 0 to 2.9 ms, spread over the rounds.
+                let delay = Duration::from_micros(round * 7_919 % 3_000);
+                let sender = std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    raise_in_process(libc::SIGINT);
+                });
+                let heard = std::future::poll_fn(|cx| {
+                    let interrupted = interrupt.poll_recv(cx).is_ready();
+                    let terminated = terminate.poll_recv(cx).is_ready();
+                    if interrupted || terminated {
+                        std::task::Poll::Ready(interrupted)
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                });
+                let heard = evloop::time::timeout(Duration::from_secs(5), heard).await;
+                sender.join().expect("the sender thread");
+                assert_eq!(heard, Ok(true), "SIGINT of round {round} was lost");
+            }
+        });
+        stop.store(true, Ordering::Relaxed);
+        for thread in busy {
+            thread.join().expect("a busy loop");
+        }
+        println!("MANY SIGINTS OK");
+        return;
+    }
+    let child = ChildProcess::start(NAME);
+    child.expect_line("MANY SIGINTS OK", Duration::from_secs(60));
+    let (status, stderr) = child.wait(Duration::from_secs(10));
+    assert!(status.success(), "child failed: {status}\n{stderr}");
+}
